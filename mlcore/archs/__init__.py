@@ -1,0 +1,1 @@
+"""Model architectures; registered by versioned name in :mod:`mlcore.registry`."""

@@ -1,0 +1,160 @@
+"""Shared pieces of the joint models: encoding, word pooling, heads, uncertainty helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..alignment import Doc
+from ..encoder import WindowedEncoder
+from ..pooling import RangeMax, words_from_wordpieces
+from ..types import Schema
+
+
+class FFNN(nn.Module):
+    """Dropout -> [Linear -> GELU -> dropout] -> Linear; ``mc=True`` keeps dropout on at inference."""
+
+    def __init__(self, d_in: int, d_out: int, hidden: int = 0, dropout: float = 0.1):
+        super().__init__()
+        self.p = dropout
+        self.hidden = nn.Linear(d_in, hidden) if hidden else None
+        self.out = nn.Linear(hidden or d_in, d_out)
+
+    def forward(self, x: torch.Tensor, mc: bool = False) -> torch.Tensor:
+        drop = self.training or mc
+        x = F.dropout(x, self.p, drop)
+        if self.hidden is not None:
+            x = F.dropout(F.gelu(self.hidden(x)), self.p, drop)
+        return self.out(x)
+
+
+@dataclass
+class Encoded:
+    """Encoder output for a batch of docs."""
+
+    hidden: torch.Tensor  # [B, T, H] wordpiece states (zeros on padding)
+    mask: torch.Tensor  # [B, T] bool
+    cls: torch.Tensor  # [B, H]
+    words: torch.Tensor  # [B, N, H] max-pooled word states
+    n_words: list[int]
+    ranges: RangeMax  # range-max queries over words
+
+
+@dataclass
+class RawPrediction:
+    """Token-level prediction for one doc (converted to character offsets by the API)."""
+
+    ents: list[tuple[int, int, int, float]] = field(default_factory=list)  # (ws, we, type idx, score)
+    rels: list[tuple[int, int, int, float]] = field(
+        default_factory=list
+    )  # (head ent, tail ent, rel idx, score)
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    embedding: list[float] | None = None
+    calibration: dict[str, Any] | None = None
+
+
+class JointModel(nn.Module):
+    """Base class: an encoder plus architecture-specific heads."""
+
+    def __init__(self, schema: Schema, encoder: WindowedEncoder):
+        super().__init__()
+        self.schema = schema
+        self.encoder = encoder
+        self.n_ent = len(schema.entity_types)
+        self.n_rel = len(schema.relation_types)
+        self.sym = torch.tensor([r.symmetric for r in schema.relation_types], dtype=torch.bool)
+        # allowed[h, t, r]: relation type r may link an entity of type h to one of type t
+        allowed = torch.ones((self.n_ent, self.n_ent, max(1, self.n_rel)), dtype=torch.bool)
+        for ri, spec in enumerate(schema.relation_types):
+            for hi, ht in enumerate(schema.entity_types):
+                for ti, tt in enumerate(schema.entity_types):
+                    allowed[hi, ti, ri] = spec.allows(ht, tt)
+        self.register_buffer("allowed", allowed, persistent=False)
+        # temperature scaling (fitted on dev after training; 1.0 = uncalibrated)
+        self.entity_temperature = 1.0
+        self.relation_temperature = 1.0
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, docs: list[Doc]) -> Encoded:
+        hidden, mask, cls = self.encoder([d.wp_ids for d in docs])
+        n_words = [d.n_words for d in docs]
+        n_max = max(1, max(n_words))
+        wp_word = torch.full(mask.shape, n_max, dtype=torch.long)
+        for b, d in enumerate(docs):
+            if d.wp_word:
+                wp_word[b, : len(d.wp_word)] = torch.tensor(d.wp_word, dtype=torch.long)
+        words = words_from_wordpieces(hidden, wp_word.to(hidden.device), n_max)  # [B, N, H]
+        return Encoded(hidden, mask, cls, words, n_words, RangeMax(words))
+
+    @staticmethod
+    def sentence_embeddings(enc: Encoded) -> torch.Tensor:
+        """Mean of wordpiece states: [B, H]."""
+        m = enc.mask.unsqueeze(-1).to(enc.hidden.dtype)
+        return (enc.hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+    # Subclasses implement these.
+    def loss(self, docs: list[Doc], rng, rel_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def predict_docs(
+        self, docs: list[Doc], *, gold_entities: bool = False, mc_samples: int = 0, calibration: bool = False
+    ) -> list[RawPrediction]:
+        raise NotImplementedError
+
+
+def categorical_uncertainty(probs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-row least confidence, margin and entropy of categorical distributions [S, C]."""
+    top = probs.topk(min(2, probs.shape[-1]), dim=-1).values
+    second = top[:, 1] if top.shape[1] > 1 else torch.zeros_like(top[:, 0])
+    ent = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+    return {"lc": 1 - top[:, 0], "margin": top[:, 0] - second, "entropy": ent}
+
+
+def binary_uncertainty(p: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Element-wise least confidence, margin and entropy of Bernoulli probabilities."""
+    q = 1 - p
+    ent = -(p * p.clamp_min(1e-12).log() + q * q.clamp_min(1e-12).log())
+    return {"lc": torch.minimum(p, q), "margin": (p - q).abs(), "entropy": ent}
+
+
+def summarise_uncertainty(prefix: str, u: dict[str, torch.Tensor] | None, n_words: int) -> dict[str, float]:
+    """Sentence-level signals: worst item (max LC, min margin) and length-normalised sums."""
+    norm = max(1, n_words)
+    if u is None or u["lc"].numel() == 0:
+        return {
+            f"{prefix}_lc_max": 0.0,
+            f"{prefix}_margin_min": 1.0,
+            f"{prefix}_lc_norm": 0.0,
+            f"{prefix}_entropy_norm": 0.0,
+        }
+    return {
+        f"{prefix}_lc_max": float(u["lc"].max()),
+        f"{prefix}_margin_min": float(u["margin"].min()),
+        f"{prefix}_lc_norm": float(u["lc"].sum()) / norm,
+        f"{prefix}_entropy_norm": float(u["entropy"].sum()) / norm,
+    }
+
+
+def bald_categorical(samples: torch.Tensor) -> torch.Tensor:
+    """BALD mutual information per row from MC samples [K, S, C] -> [S]."""
+    mean = samples.mean(0)
+    h_mean = -(mean * mean.clamp_min(1e-12).log()).sum(-1)
+    h_each = -(samples * samples.clamp_min(1e-12).log()).sum(-1).mean(0)
+    return (h_mean - h_each).clamp_min(0.0)
+
+
+def bald_binary(samples: torch.Tensor) -> torch.Tensor:
+    """BALD per element from MC Bernoulli samples [K, ...] -> [...]."""
+
+    def h(p: torch.Tensor) -> torch.Tensor:
+        q = 1 - p
+        return -(p * p.clamp_min(1e-12).log() + q * q.clamp_min(1e-12).log())
+
+    return (h(samples.mean(0)) - h(samples).mean(0)).clamp_min(0.0)

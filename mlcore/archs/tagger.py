@@ -1,0 +1,421 @@
+"""``tagger.v1``: BIO/BIOES tagging + biaffine relation classifier (after Giorgi et al., 2019;
+Chen et al., 2020).
+
+Words (max-pooled wordpieces) are tagged with a softmax (or a linear-chain CRF). Embeddings of the tags
+(gold in training, predicted at inference) are concatenated to the encoder states; head and tail FFNN
+projections of each entity's last word feed a biaffine classifier (bilinear + linear, or bilinear only)
+over ordered entity pairs with a NEG class.
+
+Nested/overlapping gold mentions cannot all be tagged: for training they are reduced by the rule
+*longest first*: mentions sorted by (length descending, start), each kept unless it overlaps one already
+kept; relations with a dropped argument are dropped from training. Evaluation always uses all gold.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..alignment import Doc
+from ..encoder import WindowedEncoder
+from ..types import Schema
+from .base import (
+    FFNN,
+    JointModel,
+    RawPrediction,
+    bald_categorical,
+    categorical_uncertainty,
+    summarise_uncertainty,
+)
+
+
+@dataclass
+class TaggerConfig:
+    """Hyperparameters of ``tagger.v1`` (stored in the checkpoint)."""
+
+    scheme: str = "BIOES"  # or "BIO"
+    crf: bool = False
+    tag_dim: int = 25
+    proj_dim: int = 128  # head/tail projection size
+    biaffine: str = "bilinear+linear"  # or "bilinear"
+    dropout: float = 0.1
+    rel_negatives: str = "gold"  # "gold": pairs of gold entities; "predicted": gold + predicted entities
+    max_neg_pairs: int = 200  # NEG pairs sampled per sentence in training
+    max_wordpieces: int | None = None
+    window_overlap: int | None = None
+
+    # training defaults this architecture wants (overridable): entity pre-training ramp over epoch 1
+    train_defaults: ClassVar[dict[str, Any]] = {"relation_warmup_epochs": 1.0}
+
+
+def reduce_nested(ents: list[tuple[int, int, int]]) -> list[int]:
+    """Indices of mentions kept for tagging: longest first, dropping any overlap with a kept one."""
+    order = sorted(range(len(ents)), key=lambda i: (-(ents[i][1] - ents[i][0]), ents[i][0], ents[i][2]))
+    taken: list[tuple[int, int]] = []
+    keep = []
+    for i in order:
+        s, e, _ = ents[i]
+        if all(e <= ks or s >= ke for ks, ke in taken):
+            taken.append((s, e))
+            keep.append(i)
+    return sorted(keep)
+
+
+class CRF(nn.Module):
+    """Linear-chain CRF over tag emissions [B, N, T] with a length mask [B, N]."""
+
+    def __init__(self, n_tags: int):
+        super().__init__()
+        self.trans = nn.Parameter(torch.zeros(n_tags, n_tags))  # trans[i, j]: score of tag i -> tag j
+        self.start = nn.Parameter(torch.zeros(n_tags))
+        self.end = nn.Parameter(torch.zeros(n_tags))
+
+    def nll(self, em: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, n, _ = em.shape
+        maskf = mask.to(em.dtype)
+        # gold path score
+        score = self.start[tags[:, 0]] + em[:, 0].gather(1, tags[:, :1]).squeeze(1)
+        for i in range(1, n):
+            step = self.trans[tags[:, i - 1], tags[:, i]] + em[:, i].gather(1, tags[:, i : i + 1]).squeeze(1)
+            score = score + step * maskf[:, i]
+        last = tags.gather(1, (mask.sum(1) - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+        score = score + self.end[last]
+        # partition function
+        alpha = self.start + em[:, 0]  # [B, T]
+        for i in range(1, n):
+            nxt = torch.logsumexp(alpha.unsqueeze(2) + self.trans + em[:, i].unsqueeze(1), dim=1)
+            alpha = torch.where(mask[:, i : i + 1], nxt, alpha)
+        log_z = torch.logsumexp(alpha + self.end, dim=1)
+        return (log_z - score).mean()
+
+    def decode(self, em: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        b, n, _ = em.shape
+        score = self.start + em[:, 0]
+        back = []
+        for i in range(1, n):
+            cand = score.unsqueeze(2) + self.trans  # [B, T, T]
+            best, idx = cand.max(1)
+            nxt = best + em[:, i]
+            score = torch.where(mask[:, i : i + 1], nxt, score)
+            back.append(torch.where(mask[:, i : i + 1], idx, torch.arange(em.shape[2], device=em.device)))
+        score = score + self.end
+        out = []
+        lengths = mask.sum(1).tolist()
+        for bi in range(b):
+            t = int(score[bi].argmax())
+            path = [t]
+            for i in range(n - 2, -1, -1):
+                t = int(back[i][bi, t])
+                path.append(t)
+            path.reverse()
+            out.append(path[: lengths[bi]])
+        return out
+
+
+class TaggerModel(JointModel):
+    arch_name = "tagger.v1"
+
+    def __init__(self, cfg: TaggerConfig, schema: Schema, encoder: WindowedEncoder):
+        super().__init__(schema, encoder)
+        if cfg.scheme not in ("BIO", "BIOES"):
+            raise ValueError(f"scheme must be BIO or BIOES, not {cfg.scheme!r}")
+        if cfg.biaffine not in ("bilinear+linear", "bilinear"):
+            raise ValueError(f"biaffine must be 'bilinear+linear' or 'bilinear', not {cfg.biaffine!r}")
+        if cfg.rel_negatives not in ("gold", "predicted"):
+            raise ValueError(f"rel_negatives must be 'gold' or 'predicted', not {cfg.rel_negatives!r}")
+        self.cfg = cfg
+        prefixes = "BI" if cfg.scheme == "BIO" else "BIES"
+        self.tags = ["O"] + [f"{p}-{t}" for t in range(self.n_ent) for p in prefixes]
+        self.tag_index = {t: i for i, t in enumerate(self.tags)}
+        h = encoder.hidden_size
+        self.tagger = FFNN(h, len(self.tags), 0, cfg.dropout)
+        self.crf = CRF(len(self.tags)) if cfg.crf else None
+        self.tag_emb = nn.Embedding(len(self.tags), cfg.tag_dim)
+        z = h + cfg.tag_dim
+        self.head_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout)
+        self.tail_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout)
+        n_out = self.n_rel + 1  # index 0 = NEG
+        self.bilinear = nn.Parameter(torch.zeros(n_out, cfg.proj_dim, cfg.proj_dim))
+        nn.init.xavier_uniform_(self.bilinear)
+        self.linear = nn.Linear(2 * cfg.proj_dim, n_out) if cfg.biaffine == "bilinear+linear" else None
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    # ---- tags ---------------------------------------------------------------------------------------------
+    def encode_tags(self, n: int, ents: list[tuple[int, int, int]]) -> list[int]:
+        tags = [0] * n
+        bioes = self.cfg.scheme == "BIOES"
+        for s, e, t in ents:
+            if bioes and e - s == 1:
+                tags[s] = self.tag_index[f"S-{t}"]
+                continue
+            tags[s] = self.tag_index[f"B-{t}"]
+            for i in range(s + 1, e):
+                tags[i] = self.tag_index[f"I-{t}"]
+            if bioes:
+                tags[e - 1] = self.tag_index[f"E-{t}"]
+        return tags
+
+    def decode_tags(self, tags: list[int]) -> list[tuple[int, int, int]]:
+        """Spans from a tag sequence (lenient: an I/E without a matching open span starts one)."""
+        ents: list[tuple[int, int, int]] = []
+        cur: tuple[int, int] | None = None  # (start, type)
+        for i, tag in enumerate(tags + [0]):
+            name = self.tags[tag]
+            p, t = (name[0], int(name[2:])) if name != "O" else ("O", -1)
+            if cur is not None and (p in ("O", "B", "S") or t != cur[1]):
+                ents.append((cur[0], i, cur[1]))
+                cur = None
+            if p in ("B", "S") or (p in ("I", "E") and cur is None):
+                cur = (i, t)
+            if p in ("S", "E") and cur is not None:
+                ents.append((cur[0], i + 1, cur[1]))
+                cur = None
+        return ents
+
+    # ---- shared pieces ------------------------------------------------------------------------------------
+    def _pair_logits(
+        self,
+        z: torch.Tensor,
+        hb: torch.Tensor,
+        hi: torch.Tensor,
+        tb: torch.Tensor,
+        ti: torch.Tensor,
+        h_type: torch.Tensor,
+        t_type: torch.Tensor,
+        mc: bool = False,
+    ) -> torch.Tensor:
+        """Biaffine scores [P, n_rel + 1] for pairs (head word hi of seq hb, tail word ti of seq tb)."""
+        hz = F.gelu(self.head_proj(z[hb, hi], mc=mc))  # [P, D]
+        tz = F.gelu(self.tail_proj(z[tb, ti], mc=mc))
+        scores = torch.einsum("pd,rde,pe->pr", hz, self.bilinear.to(hz.dtype), tz) + self.bias.to(hz.dtype)
+        if self.linear is not None:
+            scores = scores + self.linear(torch.cat([hz, tz], -1))
+        if self.n_rel:
+            allowed = self.allowed[h_type, t_type][:, : self.n_rel]
+            scores = torch.cat([scores[:, :1], scores[:, 1:].masked_fill(~allowed, -1e4)], dim=1)
+        return scores
+
+    def _tag_logits(self, words: torch.Tensor, mc: bool = False) -> torch.Tensor:
+        return self.tagger(words, mc=mc)  # [B, N, n_tags]
+
+    # ---- training -----------------------------------------------------------------------------------------
+    def loss(self, docs: list[Doc], rng: random.Random, rel_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        enc = self.encode(docs)
+        dev = enc.words.device
+        b_n, n_max = len(docs), enc.words.shape[1]
+        gold_tags = torch.zeros((b_n, n_max), dtype=torch.long)
+        mask = torch.zeros((b_n, n_max), dtype=torch.bool)
+        kept: list[list[tuple[int, int, int]]] = []
+        kept_rels: list[list[tuple[int, int, int]]] = []
+        for b, d in enumerate(docs):
+            keep = reduce_nested(d.ents)
+            remap = {old: new for new, old in enumerate(keep)}
+            ents = [d.ents[i] for i in keep]
+            kept.append(ents)
+            kept_rels.append([(remap[h], remap[t], r) for h, t, r in d.rels if h in remap and t in remap])
+            gold_tags[b, : d.n_words] = torch.tensor(self.encode_tags(d.n_words, ents), dtype=torch.long)
+            mask[b, : d.n_words] = True
+        gold_tags, mask = gold_tags.to(dev), mask.to(dev)
+        em = self._tag_logits(enc.words)  # [B, N, T]
+        if self.crf is not None:
+            ent_loss = self.crf.nll(em.float(), gold_tags, mask)
+        else:
+            ent_loss = F.cross_entropy(em.float()[mask], gold_tags[mask])
+        z = torch.cat([enc.words, self.tag_emb(gold_tags).to(enc.words.dtype)], -1)  # [B, N, H + tag_dim]
+
+        pred_ents: list[list[tuple[int, int, int]]] = [[] for _ in docs]
+        if self.cfg.rel_negatives == "predicted":
+            with torch.no_grad():
+                pred_tags = em.argmax(-1).tolist()
+            pred_ents = [self.decode_tags(pred_tags[b][: d.n_words]) for b, d in enumerate(docs)]
+        pb, ph, pt, pht, ptt, plab = [], [], [], [], [], []
+        sym = [r.symmetric for r in self.schema.relation_types]
+        for b in range(len(docs)):
+            cands = list(kept[b])
+            index = {e: i for i, e in enumerate(cands)}
+            for e in pred_ents[b]:
+                if e not in index:
+                    index[e] = len(cands)
+                    cands.append(e)
+            lab: dict[tuple[int, int], int] = {}
+            for h, t, r in kept_rels[b]:
+                lab.setdefault((h, t), r + 1)
+                if sym[r]:
+                    lab.setdefault((t, h), r + 1)
+            negs = [
+                (i, j) for i in range(len(cands)) for j in range(len(cands)) if i != j and (i, j) not in lab
+            ]
+            if len(negs) > self.cfg.max_neg_pairs:
+                negs = rng.sample(negs, self.cfg.max_neg_pairs)
+            for (i, j), y in [*lab.items(), *((p, 0) for p in negs)]:
+                pb.append(b), ph.append(cands[i][1] - 1), pt.append(cands[j][1] - 1)
+                pht.append(cands[i][2]), ptt.append(cands[j][2]), plab.append(y)
+        if pb:
+            lt = lambda x: torch.tensor(x, dtype=torch.long, device=dev)  # noqa: E731
+            bt = lt(pb)
+            logits = self._pair_logits(z, bt, lt(ph), bt, lt(pt), lt(pht), lt(ptt))
+            rel_loss = F.cross_entropy(logits.float(), lt(plab))
+        else:
+            rel_loss = em.sum() * 0.0
+        return {"loss": ent_loss + rel_weight * rel_loss, "entity_loss": ent_loss, "relation_loss": rel_loss}
+
+    # ---- inference ----------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict_docs(
+        self, docs: list[Doc], *, gold_entities: bool = False, mc_samples: int = 0, calibration: bool = False
+    ) -> list[RawPrediction]:
+        enc = self.encode(docs)
+        dev = enc.words.device
+        emb = self.sentence_embeddings(enc).float().cpu()
+        out = [RawPrediction(embedding=emb[b].tolist()) for b in range(len(docs))]
+        b_n, n_max = len(docs), enc.words.shape[1]
+        mask = torch.zeros((b_n, n_max), dtype=torch.bool, device=dev)
+        for b, d in enumerate(docs):
+            mask[b, : d.n_words] = True
+        em = self._tag_logits(enc.words).float()  # [B, N, T]
+        probs = torch.softmax(em / self.entity_temperature, -1)
+        tag_u = categorical_uncertainty(probs.reshape(-1, probs.shape[-1]))
+        tag_bald = None
+        if mc_samples and not gold_entities:
+            samples = torch.stack(
+                [torch.softmax(self._tag_logits(enc.words, mc=True).float(), -1) for _ in range(mc_samples)]
+            )  # [K, B, N, T]
+            tag_bald = bald_categorical(samples.reshape(mc_samples, -1, samples.shape[-1])).view(b_n, n_max)
+        if gold_entities:
+            ents = [sorted({(s, e, t) for s, e, t in d.ents}, key=d.ents.index) for d in docs]
+            tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
+            for b, d in enumerate(docs):
+                red = reduce_nested(ents[b])
+                tags[b, : d.n_words] = torch.tensor(self.encode_tags(d.n_words, [ents[b][i] for i in red]))
+        else:
+            if self.crf is not None:
+                paths = self.crf.decode(em, mask)
+            else:
+                am = em.argmax(-1).tolist()
+                paths = [am[b][: d.n_words] for b, d in enumerate(docs)]
+            tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
+            for b, p in enumerate(paths):
+                if p:
+                    tags[b, : len(p)] = torch.tensor(p, dtype=torch.long)
+            ents = [self.decode_tags(p) for p in paths]
+        tag_p = probs.gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] calibrated prob of the chosen tag
+        raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated
+        ent_raw: list[list[float]] = []  # uncalibrated entity scores (inputs to relation scores)
+        for b, es in enumerate(ents):
+            out[b].ents = [(s, e, t, 1.0 if gold_entities else float(tag_p[b, s:e].mean())) for s, e, t in es]
+            ent_raw.append([1.0 if gold_entities else float(raw_p[b, s:e].mean()) for s, e, _ in es])
+
+        z = torch.cat([enc.words, self.tag_emb(tags).to(enc.words.dtype)], -1)
+        pb, pi, pj = [], [], []
+        for b, es in enumerate(ents):
+            for i in range(len(es)):
+                for j in range(len(es)):
+                    if i != j:
+                        pb.append(b), pi.append(i), pj.append(j)
+        sym = [r.symmetric for r in self.schema.relation_types]
+        rel_probs = rel_logits = rel_bald = None
+        if pb and self.n_rel:
+            lt = lambda x: torch.tensor(x, dtype=torch.long, device=dev)  # noqa: E731
+            bt = lt(pb)
+            hw = lt([ents[b][i][1] - 1 for b, i in zip(pb, pi, strict=True)])
+            tw = lt([ents[b][j][1] - 1 for b, j in zip(pb, pj, strict=True)])
+            htp = lt([ents[b][i][2] for b, i in zip(pb, pi, strict=True)])
+            ttp = lt([ents[b][j][2] for b, j in zip(pb, pj, strict=True)])
+            chunks, mcs = [], []
+            for c in range(0, len(pb), 4096):
+                sl = slice(c, c + 4096)
+                args = (z, bt[sl], hw[sl], bt[sl], tw[sl], htp[sl], ttp[sl])
+                chunks.append(self._pair_logits(*args).float())
+                if mc_samples:
+                    mcs.append(
+                        torch.stack(
+                            [
+                                torch.softmax(self._pair_logits(*args, mc=True).float(), -1)
+                                for _ in range(mc_samples)
+                            ]
+                        )
+                    )
+            rel_logits = torch.cat(chunks)  # [P, n_rel + 1]
+            rel_probs = torch.softmax(rel_logits / self.relation_temperature, -1)
+            rel_bald = bald_categorical(torch.cat(mcs, 1)) if mc_samples else None
+            pred = rel_logits.argmax(-1).tolist()
+            # reported score ~ P(triple correct) = P(rel | args) * P(head) * P(tail) (see mlcore.calibration)
+            arg_prob = [ent_raw[b][i] * ent_raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
+            rels_by_doc: list[dict[tuple[int, int, int], float]] = [{} for _ in docs]
+            for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True)):
+                r = pred[p] - 1
+                if r < 0:
+                    continue
+                a, c = i, j
+                if sym[r] and ents[b][c] < ents[b][a]:
+                    a, c = c, a
+                key = (a, c, r)
+                score = float(rel_probs[p, r + 1]) * arg_prob[p]
+                rels_by_doc[b][key] = max(score, rels_by_doc[b].get(key, 0.0))
+            for b in range(len(docs)):
+                out[b].rels = [(a, c, r, s) for (a, c, r), s in sorted(rels_by_doc[b].items())]
+
+        pairs_by_doc: dict[int, list[int]] = defaultdict(list)
+        for p, b in enumerate(pb):
+            pairs_by_doc[b].append(p)
+        rel_u = categorical_uncertainty(rel_probs) if rel_probs is not None else None
+        for b, d in enumerate(docs):
+            unc: dict[str, float] = {}
+            if not gold_entities:
+                rows = torch.arange(d.n_words, device=dev) + b * n_max
+                unc.update(summarise_uncertainty("entity", {k: v[rows] for k, v in tag_u.items()}, d.n_words))
+                if tag_bald is not None:
+                    unc["entity_bald_norm"] = float(tag_bald[b, : d.n_words].sum()) / max(1, d.n_words)
+            ps = pairs_by_doc.get(b, [])
+            if ps and rel_u is not None:
+                idx = torch.tensor(ps, dtype=torch.long, device=dev)
+                unc.update(
+                    summarise_uncertainty("relation", {k: v[idx] for k, v in rel_u.items()}, d.n_words)
+                )
+                if rel_bald is not None:
+                    unc["relation_bald_norm"] = float(rel_bald[idx].sum()) / max(1, d.n_words)
+            else:
+                unc.update(summarise_uncertainty("relation", None, d.n_words))
+            if mc_samples:
+                unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
+            unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
+            out[b].uncertainty = unc
+
+        if calibration and docs:
+            cal: dict[str, Any] = {}
+            if not gold_entities:
+                # fitted on the words of predicted mentions: their scores are what users see
+                sel = torch.zeros_like(mask)
+                for b, es in enumerate(ents):
+                    for st, en, _ in es:
+                        sel[b, st:en] = True
+                gold_tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
+                for b, d in enumerate(docs):
+                    red = reduce_nested(d.ents)
+                    gold_tags[b, : d.n_words] = torch.tensor(
+                        self.encode_tags(d.n_words, [d.ents[i] for i in red]), dtype=torch.long
+                    )
+                cal["entity_logits"] = em[sel].cpu()
+                cal["entity_labels"] = gold_tags[sel].cpu()
+            if rel_logits is not None:
+                gold_sets = [
+                    {(d.ents[h], d.ents[t], r) for h, t, r in d.rels}
+                    | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
+                    for d in docs
+                ]
+                hit = [p for p in range(len(pb)) if pred[p] > 0]
+                cal["relation_logits"] = rel_logits[hit].cpu()
+                cal["relation_index"] = torch.tensor([pred[p] for p in hit], dtype=torch.long)
+                cal["relation_arg_probs"] = torch.tensor([arg_prob[p] for p in hit])
+                cal["relation_labels"] = torch.tensor(
+                    [(ents[pb[p]][pi[p]], ents[pb[p]][pj[p]], pred[p] - 1) in gold_sets[pb[p]] for p in hit],
+                    dtype=torch.bool,
+                )
+            out[0].calibration = cal
+        return out

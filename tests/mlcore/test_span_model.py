@@ -1,0 +1,204 @@
+"""span.v1: overfit a few seeded sentences, save/load round trip, checkpoint checks, CLI."""
+
+import json
+
+import pytest
+
+import mlcore
+from mlcore import CheckpointVersionError, load_model, train_model
+
+from .helpers import make_example, make_tiny_encoder, toy_examples_list
+
+FAST = {
+    "epochs": 60,
+    "batch_size": 4,
+    "lr": 2e-3,
+    "head_lr": 5e-3,
+    "warmup_ratio": 0.0,
+    "seed": 1,
+    "neg_entities": 30,
+}
+
+
+def _keys(preds):
+    return [
+        (
+            sorted((m.start, m.end, m.type) for m in p.mentions),
+            sorted(((p.mentions[r.head].start, p.mentions[r.tail].start), r.type) for r in p.relations),
+        )
+        for p in preds
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_encoder, toy_schema):
+    examples = _toy()
+    losses = []
+    out = tmp_path_factory.mktemp("span_ckpt")
+    metrics = train_model(
+        examples,
+        examples,
+        toy_schema,
+        out,
+        arch="span.v1",
+        encoder=tiny_encoder,
+        config=FAST,
+        progress=losses.append,
+        device="cpu",
+    )
+    return out, metrics, losses, examples
+
+
+def _toy():
+    return toy_examples_list()
+
+
+def test_overfits_and_reports(trained):
+    out, metrics, progress, examples = trained
+    hist = metrics["history"]
+    assert hist[-1]["train_loss"] < 0.2 * hist[0]["train_loss"]
+    dev = metrics["dev"]
+    assert dev["entities"]["micro"]["f1"] == 100.0
+    assert dev["relations"]["micro"]["f1"] == 100.0
+    assert dev["relations_given_gold_entities"]["micro"]["f1"] == 100.0
+    assert "entity_ece" in dev["calibration"]
+    steps = [p for p in progress if p.get("phase") == "train"]
+    assert steps and {"epoch", "step", "total_steps", "loss", "eta_s"} <= set(steps[-1])
+    for f in (
+        "config.json",
+        "model.safetensors",
+        "metrics.json",
+        "fingerprint.json",
+        "encoder/tokenizer.json",
+    ):
+        assert (out / f).exists(), f
+
+
+def test_save_load_identical_predictions(trained, tmp_path):
+    out, _, _, examples = trained
+    model = load_model(out, device="cpu")
+    assert model.config["arch"] == "span.v1" and model.version == 1
+    preds = model.predict(examples, batch_size=2)
+    assert _keys(preds) == _keys(examples)  # the overfitted model predicts its training data
+    model.save(tmp_path / "copy")
+    again = load_model(tmp_path / "copy").predict(examples, batch_size=3)
+    assert _keys(again) == _keys(preds)
+    for a, b in zip(preds, again, strict=True):
+        assert [m.score for m in a.mentions] == pytest.approx([m.score for m in b.mentions], abs=1e-5)
+        assert a.embedding == pytest.approx(b.embedding, abs=1e-5)
+        assert set(a.uncertainty) >= {
+            "entity_entropy_norm",
+            "relation_entropy_norm",
+            "entity_margin_min",
+            "score",
+        }
+    # raw text input and MC dropout
+    p = model.predict(["Insulin dose 10 units"], mc_samples=3)[0]
+    assert p.mentions and "bald" in p.uncertainty and len(p.embedding) == 32
+
+
+def test_version_mismatch_is_clear(trained, tmp_path):
+    import shutil
+
+    out, *_ = trained
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["format_version"] = 999
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointVersionError, match="version 999"):
+        load_model(bad)
+    with pytest.raises(CheckpointVersionError, match="not an mlcore checkpoint"):
+        load_model(tmp_path)
+
+
+def test_schema_mask_forbids_relation(trained):
+    out, *_ = trained
+    model = load_model(out)
+    allowed = model.model.allowed
+    ents = model.schema.entity_types
+    # Has_value only from Condition/Drug to Value
+    assert not allowed[ents.index("Value"), ents.index("Condition"), 0]
+    assert allowed[ents.index("Drug"), ents.index("Value"), 0]
+    for p in model.predict(["HbA1c above 7 %", "Insulin dose 10 units"]):
+        for r in p.relations:
+            if r.type == "Has_value":
+                assert p.mentions[r.tail].type == "Value"
+
+
+def test_long_sentence_windowed_no_crash_no_dropped_mention(tmp_path, toy_schema):
+
+    enc = make_tiny_encoder(tmp_path / "enc16", max_position_embeddings=16)
+    filler = " ".join(["and"] * 30)
+    long_ex = make_example(
+        f"Diabetes {filler} insulin 10 units",
+        [("Diabetes", "Condition"), ("insulin", "Drug"), ("10 units", "Value")],
+        [(1, 2, "Has_value")],
+        "long",
+    )
+    metrics = train_model(
+        [long_ex],
+        [long_ex],
+        toy_schema,
+        tmp_path / "m",
+        encoder=enc,
+        config={**FAST, "epochs": 40},
+        device="cpu",
+    )
+    assert metrics["alignment"]["mentions_dropped"] == 0
+    model = load_model(tmp_path / "m")
+    assert model.model.encoder.max_len == 16
+    pred = model.predict([long_ex])[0]
+    # mentions beyond the first window (16 wordpieces) are still found
+    assert {(m.start, m.end, m.type) for m in long_ex.mentions} <= {
+        (m.start, m.end, m.type) for m in pred.mentions
+    }
+
+
+def test_cli_train_evaluate_predict(tmp_path, tiny_encoder):
+    from mlcore.__main__ import main
+    from mlcore.io import write_spert_json
+
+    data = tmp_path / "d.json"
+    write_spert_json(_toy(), data)
+    out = tmp_path / "model"
+    cfg = json.dumps({k: v for k, v in FAST.items() if k not in ("epochs",)})
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(data),
+                "--dev",
+                str(data),
+                "--out",
+                str(out),
+                "--encoder",
+                tiny_encoder,
+                "--epochs",
+                "2",
+                "--config",
+                cfg,
+            ]
+        )
+        == 0
+    )
+    assert main(["evaluate", "--model", str(out), "--data", str(data)]) == 0
+    assert main(["predict", "--model", str(out), "--data", str(data), "--out", str(tmp_path / "p.json")]) == 0
+    assert len(json.loads((tmp_path / "p.json").read_text())) == 4
+    assert "span.v1" in mlcore.available_architectures()
+
+
+def test_should_stop_cancels_and_unknown_config_rejected(tmp_path, tiny_encoder, toy_schema):
+    from mlcore import TrainingCancelled
+
+    with pytest.raises(TrainingCancelled):
+        train_model(_toy(), [], toy_schema, tmp_path / "x", encoder=tiny_encoder, should_stop=lambda: True)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="no_such_key"):
+        train_model(_toy(), [], toy_schema, tmp_path / "y", encoder=tiny_encoder, config={"no_such_key": 1})
+
+
+def test_unknown_architecture_is_clear(tmp_path, tiny_encoder, toy_schema):
+    with pytest.raises(KeyError, match="span.v1"):
+        train_model(_toy(), [], toy_schema, tmp_path / "z", arch="span.v9", encoder=tiny_encoder)
