@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation.errors import DomainError
+from annotation.models import Project
+from annotation.services import corpus_export
+
+
+class Command(BaseCommand):
+    help = "Export a project's corpus (gold by default) as BRAT, SpERT JSON, CoNLL/BIO or JSONL."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--project", required=True)
+        parser.add_argument("--format", required=True, choices=["brat", "spert", "conll", "jsonl"])
+        parser.add_argument("--out", required=True, help="output folder (created if needed)")
+        parser.add_argument("--split", choices=["train", "dev", "test"])
+        parser.add_argument("--gold-only", action="store_true", default=False,
+                            help="only the gold layer (default: gold plus every annotator's layer)")
+        parser.add_argument("--discontinuous", choices=["cover", "skip"], default="cover",
+                            help="SpERT/CoNLL: export a discontinuous mention as its covering span, or skip it")
+        parser.add_argument("--nested", choices=["outermost", "innermost", "first"], default="outermost",
+                            help="CoNLL: which of overlapping mentions keeps its tokens")
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        project = Project.objects.filter(name=opts["project"]).first()
+        if project is None:
+            raise CommandError(f"No project named {opts['project']!r}.")
+        try:
+            manifest = corpus_export(
+                project=project, fmt=opts["format"], out_dir=Path(opts["out"]), split=opts["split"],
+                gold_only=opts["gold_only"], discontinuous=opts["discontinuous"], nested=opts["nested"],
+            )
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        for layer, counts in manifest["layers"].items():
+            self.stdout.write(f"{layer}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        self.stdout.write(self.style.SUCCESS(f"Exported to {opts['out']}"))

@@ -1,0 +1,407 @@
+"""The corpus data model.
+
+Every offset stored here is a character offset (Unicode code points, ``[start, end)``) into the
+text of the row it belongs to: sentences into their document, mention fragments into their
+sentence. Token indices never reach the database.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    CURATOR = "curator", "Curator"
+    ANNOTATOR = "annotator", "Annotator"
+    VIEWER = "viewer", "Viewer"
+
+
+class QueueStrategy(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential"
+    RANDOM = "random", "Random"
+    LEAST_CONFIDENCE = "least_confidence", "Least confidence"
+    MARGIN = "margin", "Margin"
+    ENTROPY = "entropy", "Entropy"
+    MNLP = "mnlp", "MNLP (length-normalised)"
+    BALD = "bald", "BALD (MC dropout)"
+    JOINT_DIVERSE = "joint_diverse", "Joint entity+relation uncertainty with diversity"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    guideline = models.TextField(blank=True, help_text="Annotation guideline in Markdown.")
+    guideline_version = models.PositiveIntegerField(default=1)
+    # Schema policy for imports: unknown labels extend the schema, or the upload is refused.
+    allow_new_labels = models.BooleanField(default=True)
+    annotators_per_sentence = models.PositiveSmallIntegerField(default=1)
+    annotators_see_others = models.BooleanField(default=False)
+    queue_strategy = models.CharField(
+        max_length=32, choices=QueueStrategy.choices, default=QueueStrategy.JOINT_DIVERSE
+    )
+    # Model settings: an empty encoder means the packaged default (MiniLM-L6).
+    encoder = models.CharField(max_length=500, blank=True)
+    architecture = models.CharField(max_length=100, default="span.v1")
+    retrain_min_new_gold = models.PositiveIntegerField(default=50)
+    promotion_tolerance = models.FloatField(default=0.01)
+    split_ratios = models.JSONField(default=dict, blank=True, help_text='e.g. {"train": 0.8, "dev": 0.1, "test": 0.1}')
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(promotion_tolerance__gte=0) & Q(promotion_tolerance__lte=1),
+                name="project_tolerance_0_1",
+            ),
+            models.CheckConstraint(condition=Q(annotators_per_sentence__gte=1), name="project_annotators_ge_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.project}: {self.role}"
+
+
+class EntityType(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="entity_types")
+    name = models.CharField(max_length=100)
+    colour = models.CharField(max_length=7, default="#888888")
+    hotkey = models.CharField(max_length=1, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="entitytype_unique_name"),
+            models.UniqueConstraint(
+                fields=["project", "hotkey"], condition=~Q(hotkey=""), name="entitytype_unique_hotkey"
+            ),
+            models.CheckConstraint(condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="entitytype_colour_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RelationType(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="relation_types")
+    name = models.CharField(max_length=100)
+    symmetric = models.BooleanField(default=False)
+    colour = models.CharField(max_length=7, default="#555555")
+    # Empty means any entity type may take that end.
+    allowed_heads = models.ManyToManyField(EntityType, blank=True, related_name="+")
+    allowed_tails = models.ManyToManyField(EntityType, blank=True, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="relationtype_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    DEV = "dev", "Dev"
+    TEST = "test", "Test"
+
+
+class Section(models.TextChoices):
+    NONE = "", "—"
+    INCLUSION = "inclusion", "Inclusion"
+    EXCLUSION = "exclusion", "Exclusion"
+
+
+class Document(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    external_id = models.CharField(max_length=255)
+    group_key = models.CharField(max_length=255, blank=True, help_text="e.g. the trial id; splits are per group")
+    section = models.CharField(max_length=16, choices=Section.choices, blank=True)
+    text = models.TextField(blank=True)
+    newline = models.CharField(max_length=2, default="\n")
+    metadata = models.JSONField(default=dict, blank=True)
+    split = models.CharField(max_length=8, choices=Split.choices, default=Split.TRAIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="document_unique_external_id")
+        ]
+        indexes = [models.Index(fields=["project", "group_key"]), models.Index(fields=["project", "split"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Sentence(models.Model):
+    """The unit of annotation: a criterion, with its offsets into the document text."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sentences")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="sentences")
+    position = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="sentence_unique_position"),
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="sentence_offsets_ordered"),
+        ]
+        indexes = [models.Index(fields=["project", "document", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}:{self.position}"
+
+
+class AnnotationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    GOLD = "gold", "Gold"
+
+
+class Annotation(models.Model):
+    """One annotator's version of a sentence, or (``annotator`` null) the curated gold version."""
+
+    sentence = models.ForeignKey(Sentence, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="annotations"
+    )
+    status = models.CharField(max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.DRAFT)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every write (optimistic concurrency).")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sentence"], condition=Q(annotator__isnull=True), name="annotation_one_gold"
+            ),
+            models.UniqueConstraint(
+                fields=["sentence", "annotator"],
+                condition=Q(annotator__isnull=False),
+                name="annotation_one_per_annotator",
+            ),
+            # The gold version has no annotator and always has status gold, and vice versa.
+            models.CheckConstraint(
+                condition=(Q(annotator__isnull=True) & Q(status="gold"))
+                | (Q(annotator__isnull=False) & ~Q(status="gold")),
+                name="annotation_gold_iff_no_annotator",
+            ),
+        ]
+        indexes = [models.Index(fields=["annotator", "status"])]
+
+    def __str__(self) -> str:
+        who = "gold" if self.is_gold else f"user {self.annotator_id}"
+        return f"annotation of sentence {self.sentence_id} ({who}, v{self.version})"
+
+    @property
+    def is_gold(self) -> bool:
+        return self.annotator_id is None
+
+
+class Mention(models.Model):
+    """An entity mention: one or more ``[start, end)`` fragments of the sentence text."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="mentions")
+    entity_type = models.ForeignKey(EntityType, on_delete=models.PROTECT, related_name="mentions")
+    # Sorted list of [start, end) pairs; ``start``/``end`` cover them all (kept for indexing/ordering).
+    fragments = models.JSONField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    source_id = models.CharField(max_length=32, blank=True, help_text="Id in the imported file (e.g. BRAT T12).")
+
+    class Meta:
+        ordering = ["start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="mention_nonempty"),
+            models.UniqueConstraint(
+                fields=["annotation", "entity_type", "fragments"], name="mention_no_duplicate"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type_id}@{self.fragments}"
+
+
+class Relation(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="relations")
+    relation_type = models.ForeignKey(RelationType, on_delete=models.PROTECT, related_name="relations")
+    head = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="+")
+    tail = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="+")
+    source_id = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "relation_type", "head", "tail"], name="relation_no_duplicate"
+            ),
+        ]
+        # The "both ends in this annotation" rule spans tables; migration 0002 enforces it with triggers.
+        # A relation from a mention to itself is allowed: gold corpora contain them (Chia's
+        # NCT02219880_inc R52), and an import must not lose them.
+
+    def __str__(self) -> str:
+        return f"{self.relation_type_id}({self.head_id}, {self.tail_id})"
+
+
+class MentionGroup(models.Model):
+    """An equivalence group of mentions, such as Chia's ``*\tOR T1 T2`` lines."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="groups")
+    group_type = models.CharField(max_length=32, default="OR")
+    members = models.ManyToManyField(Mention, related_name="groups")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.group_type} group {self.pk}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A corpus upload, processed by a worker; all-or-nothing."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    format = models.CharField(max_length=16)
+    options = models.JSONField(default=dict, blank=True)
+    upload = models.FileField(upload_to="imports/%Y/%m/")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    problems = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.format}, {self.status})"
+
+
+class ModelStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    TRAINING = "training", "Training"
+    EVALUATING = "evaluating", "Evaluating"
+    ACTIVE = "active", "Active"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+    RETIRED = "retired", "Retired"
+
+
+# Statuses of a version that still holds the project's one training slot.
+RUNNING_MODEL_STATUSES = (ModelStatus.QUEUED, ModelStatus.TRAINING, ModelStatus.EVALUATING)
+
+
+class ModelVersion(models.Model):
+    """One training run of a project's model: config, progress, artifact and frozen-split metrics.
+
+    The partial unique constraints are what keep a project to one active model and one training at a
+    time, even when two triggers race.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField()
+    architecture = models.CharField(max_length=100)
+    encoder = models.CharField(max_length=500, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.QUEUED)
+    reason = models.CharField(max_length=200, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    comparison = models.JSONField(default=dict, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    trained_on_gold_count = models.PositiveIntegerField(default=0)
+    # The queue strategy its predictions' scores were computed with (re-ranked when the project changes it).
+    ranked_with = models.CharField(max_length=32, blank=True)
+    train_fingerprint = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["project_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="modelversion_unique_number"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status="active"), name="modelversion_one_active"
+            ),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["queued", "training", "evaluating"]),
+                name="modelversion_one_running",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} v{self.number} ({self.status})"
+
+
+class SentencePrediction(models.Model):
+    """A model version's prediction for one sentence, in sentence-relative character offsets.
+
+    ``mentions``: ``[{"type", "fragments": [[s, e]], "score"}]``; ``relations``: ``[{"type", "head",
+    "tail", "score"}]`` with head/tail indices into ``mentions``. ``score`` is the queue score: higher
+    comes first.
+    """
+
+    sentence = models.ForeignKey(Sentence, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
+    mentions = models.JSONField(default=list, blank=True)
+    relations = models.JSONField(default=list, blank=True)
+    uncertainty = models.JSONField(default=dict, blank=True)
+    embedding = models.JSONField(null=True, blank=True)
+    score = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sentence", "model_version"], name="prediction_unique"),
+        ]
+        indexes = [models.Index(fields=["model_version", "-score", "sentence"], name="prediction_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"prediction of {self.sentence_id} by {self.model_version_id}"

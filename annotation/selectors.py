@@ -1,0 +1,160 @@
+"""Reads. Views and tasks get their data from here."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    Membership,
+    ModelStatus,
+    ModelVersion,
+    Project,
+    QueueStrategy,
+    Role,
+    Sentence,
+    SentencePrediction,
+)
+
+
+def project_list_for(*, user: AbstractBaseUser) -> QuerySet[Project]:
+    """Projects the user is a member of (superusers see all)."""
+    if getattr(user, "is_superuser", False):
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def role_of(*, user: AbstractBaseUser, project: Project) -> str | None:
+    """The user's role in the project, or None if not a member. Superusers act as admins."""
+    if not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+
+
+def annotation_state(*, annotation: Annotation) -> dict[str, Any]:
+    """The annotation as the API and the editor see it."""
+    text = annotation.sentence.text
+    mentions = list(annotation.mentions.select_related("entity_type").order_by("start", "end", "id"))
+    groups = annotation.groups.prefetch_related("members")
+    return {
+        "id": annotation.pk,
+        "sentence": annotation.sentence_id,
+        "annotator": annotation.annotator.get_username() if annotation.annotator_id else None,
+        "gold": annotation.annotator_id is None,
+        "status": annotation.status,
+        "version": annotation.version,
+        "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+        "mentions": [
+            {
+                "id": str(m.pk),
+                "type": m.entity_type.name,
+                "fragments": m.fragments,
+                "text": " ".join(text[s:e] for s, e in m.fragments),
+            }
+            for m in mentions
+        ],
+        "relations": [
+            {"id": str(r.pk), "type": r.relation_type.name, "head": str(r.head_id), "tail": str(r.tail_id)}
+            for r in annotation.relations.select_related("relation_type").order_by("id")
+        ],
+        "groups": [
+            {"id": str(g.pk), "type": g.group_type, "members": [str(m.pk) for m in g.members.all()]}
+            for g in groups
+        ],
+    }
+
+
+def sentence_annotations_visible(*, sentence: Sentence, user: AbstractBaseUser, role: str) -> QuerySet[Annotation]:
+    """Annotations of a sentence the user may see: own and gold always; others' for curators/admins,
+    or when the project lets annotators see each other's work."""
+    qs = Annotation.objects.filter(sentence=sentence).select_related("annotator", "sentence")
+    if role in (Role.ADMIN, Role.CURATOR, Role.VIEWER) or sentence.project.annotators_see_others:
+        return qs
+    return qs.filter(Q(annotator=user) | Q(annotator__isnull=True))
+
+
+def queue_candidates(*, project: Project, user: AbstractBaseUser) -> QuerySet[Sentence]:
+    """Sentences the user may still be given: no gold yet, not already annotated by them, and
+    fewer submitted annotations than the project asks for.
+
+    Written as NOT EXISTS filters over the primary-key order so the database stops at the first
+    match instead of counting annotations for every sentence of the project.
+    """
+    qs = Sentence.objects.filter(project=project).filter(
+        ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True)),
+        ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator=user)),
+    )
+    if project.annotators_per_sentence == 1:
+        return qs.filter(~Exists(Annotation.objects.filter(sentence=OuterRef("pk"),
+                                                           status=AnnotationStatus.SUBMITTED)))
+    return qs.annotate(
+        n_submitted=Count("annotations", filter=Q(annotations__status=AnnotationStatus.SUBMITTED))
+    ).filter(n_submitted__lt=project.annotators_per_sentence)
+
+
+def _next_ranked(*, project: Project, candidates: QuerySet[Sentence]) -> Sentence | None:
+    """The best-scored candidate by the active model's precomputed queue score, or None when the
+    active model has scored none of the candidates (new sentences not yet pre-annotated come after
+    the scored ones, in document order)."""
+    version_id = (ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE)
+                  .values_list("pk", flat=True).first())
+    if version_id is None:
+        return None
+    # Walks the (model_version, -score, sentence) index and stops at the first prediction whose
+    # sentence is still a candidate for this user.
+    pred = (
+        SentencePrediction.objects.filter(model_version_id=version_id)
+        .filter(Exists(candidates.filter(pk=OuterRef("sentence_id")).order_by()))
+        .order_by("-score", "sentence_id").select_related("sentence").first()
+    )
+    return pred.sentence if pred is not None else None
+
+
+def next_sentence_for(*, project: Project, user: AbstractBaseUser, seed: int | None = None) -> Sentence | None:
+    """The next sentence of the user's queue: an unfinished draft of theirs first, then the
+    project's strategy. Strategies that rank by model uncertainty fall back to document order
+    while no model has scored the sentences."""
+    draft = (
+        Sentence.objects.filter(project=project, annotations__annotator=user,
+                                annotations__status=AnnotationStatus.DRAFT)
+        .order_by("pk").first()
+    )
+    if draft is not None:
+        return draft
+    # Sentences are created in document order, so primary-key order is document order.
+    qs = queue_candidates(project=project, user=user).order_by("pk")
+    if project.queue_strategy not in (QueueStrategy.SEQUENTIAL, QueueStrategy.RANDOM):
+        ranked = _next_ranked(project=project, candidates=qs)
+        if ranked is not None:
+            return ranked
+    if project.queue_strategy == QueueStrategy.RANDOM:
+        ids = list(qs.values_list("pk", flat=True))
+        if not ids:
+            return None
+        rng = random.Random(seed if seed is not None else hash((project.pk, user.pk)))
+        return Sentence.objects.get(pk=rng.choice(ids))
+    return qs.first()
+
+
+def model_versions_of(*, project: Project) -> QuerySet[ModelVersion]:
+    """The project's model versions, newest first."""
+    return ModelVersion.objects.filter(project=project).order_by("-number")
+
+
+def sentence_suggestions(*, sentence: Sentence) -> dict[str, Any]:
+    """The active model's prediction for a sentence (empty when there is no active model or it has
+    not predicted this sentence yet). Offsets are sentence-relative characters."""
+    pred = (SentencePrediction.objects.filter(sentence=sentence, model_version__status=ModelStatus.ACTIVE)
+            .select_related("model_version").first())
+    if pred is None:
+        return {"sentence": sentence.pk, "model_version": None, "mentions": [], "relations": [],
+                "uncertainty": {}, "score": None}
+    return {"sentence": sentence.pk, "model_version": pred.model_version.number, "mentions": pred.mentions,
+            "relations": pred.relations, "uncertainty": pred.uncertainty, "score": pred.score}

@@ -1,0 +1,36 @@
+"""Writes. Every public function here is keyword-only, typed and atomic."""
+
+from .annotations import annotation_save, annotation_submit, mention_input_validate
+from .corpus_export import corpus_export, corpus_export_zip
+from .corpus_import import corpus_import, corpus_import_path, import_job_create, import_job_run
+from .models import (
+    preannotate,
+    queue_scores_compute,
+    stale_trainings_fail,
+    training_request,
+    training_run,
+    version_promote,
+)
+from .projects import membership_set, project_create, schema_apply, schema_as_dict
+
+__all__ = [
+    "annotation_save",
+    "annotation_submit",
+    "corpus_export",
+    "corpus_export_zip",
+    "corpus_import",
+    "corpus_import_path",
+    "import_job_create",
+    "import_job_run",
+    "membership_set",
+    "mention_input_validate",
+    "preannotate",
+    "project_create",
+    "queue_scores_compute",
+    "schema_apply",
+    "schema_as_dict",
+    "stale_trainings_fail",
+    "training_request",
+    "training_run",
+    "version_promote",
+]

@@ -1,0 +1,184 @@
+"""Writing one sentence's annotation, with optimistic concurrency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from annotation.errors import InvalidInput, VersionConflict
+from annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    EntityType,
+    Mention,
+    MentionGroup,
+    Relation,
+    RelationType,
+    Sentence,
+)
+from annotation.selectors import annotation_state
+
+
+def mention_input_validate(
+    *, text: str, mentions: list[dict[str, Any]], entity_types: dict[str, EntityType]
+) -> list[tuple[str, EntityType, list[list[int]]]]:
+    """Check mention input against the sentence text; return (client id, type, sorted fragments)."""
+    out = []
+    seen: dict[tuple[str, tuple[tuple[int, int], ...]], str] = {}
+    ids: set[str] = set()
+    for i, m in enumerate(mentions):
+        where = f"mentions[{i}]"
+        mid = str(m.get("id", i))
+        if mid in ids:
+            raise InvalidInput(f"{where}: id {mid} is used twice.")
+        ids.add(mid)
+        et = entity_types.get(m.get("type", ""))
+        if et is None:
+            raise InvalidInput(f"{where}: unknown entity type {m.get('type')!r}.")
+        frags = m.get("fragments")
+        if not isinstance(frags, list) or not frags:
+            raise InvalidInput(f"{where}: fragments must be a non-empty list of [start, end] pairs.")
+        clean: list[list[int]] = []
+        for f in frags:
+            if not (isinstance(f, list | tuple) and len(f) == 2 and all(isinstance(x, int) for x in f)):
+                raise InvalidInput(f"{where}: fragment {f!r} is not a [start, end] pair of integers.")
+            s, e = f
+            if not 0 <= s < e <= len(text):
+                raise InvalidInput(f"{where}: fragment [{s}, {e}) is outside the sentence (length {len(text)}) "
+                                   "or empty.")
+            clean.append([s, e])
+        clean.sort()
+        for a, b in zip(clean, clean[1:], strict=False):
+            if b[0] < a[1]:
+                raise InvalidInput(f"{where}: fragments {a} and {b} overlap.")
+        key = (et.name, tuple(tuple(f) for f in clean))
+        if key in seen:
+            raise InvalidInput(f"{where}: duplicates mention {seen[key]} (same type and fragments).")
+        seen[key] = mid
+        out.append((mid, et, clean))
+    return out
+
+
+@transaction.atomic
+def annotation_save(
+    *,
+    sentence: Sentence,
+    actor: AbstractBaseUser,
+    gold: bool = False,
+    version: int,
+    mentions: list[dict[str, Any]],
+    relations: list[dict[str, Any]] | None = None,
+    groups: list[dict[str, Any]] | None = None,
+    status: str = AnnotationStatus.DRAFT,
+) -> Annotation:
+    """Replace the actor's (or, with ``gold``, the gold) annotation of ``sentence``.
+
+    ``version`` is the version the client edited (0 for a sentence it never saved). A stale version
+    raises ``VersionConflict`` carrying the current state: nothing is overwritten silently.
+    Mentions are ``{"id", "type", "fragments": [[start, end], ...]}`` in sentence offsets; relations
+    and groups name mentions by those ids.
+    """
+    relations = relations or []
+    groups = groups or []
+    annotator = None if gold else actor
+    if gold:
+        status = AnnotationStatus.GOLD
+    elif status not in (AnnotationStatus.DRAFT, AnnotationStatus.SUBMITTED):
+        raise InvalidInput(f"Unknown status {status!r}; expected draft or submitted.")
+    project_id = sentence.project_id
+    entity_types = {et.name: et for et in EntityType.objects.filter(project_id=project_id)}
+    relation_types = {
+        rt.name: rt
+        for rt in RelationType.objects.filter(project_id=project_id).prefetch_related("allowed_heads", "allowed_tails")
+    }
+    parsed = mention_input_validate(text=sentence.text, mentions=mentions, entity_types=entity_types)
+    by_id = {mid: (et, frags) for mid, et, frags in parsed}
+    rel_rows: list[tuple[RelationType, str, str]] = []
+    seen_rel: set[tuple[str, str, str]] = set()
+    for i, r in enumerate(relations):
+        where = f"relations[{i}]"
+        rt = relation_types.get(r.get("type", ""))
+        if rt is None:
+            raise InvalidInput(f"{where}: unknown relation type {r.get('type')!r}.")
+        head, tail = str(r.get("head")), str(r.get("tail"))
+        if head not in by_id or tail not in by_id:
+            raise InvalidInput(f"{where}: head and tail must name mentions of this annotation.")
+        heads = {e.name for e in rt.allowed_heads.all()}
+        tails = {e.name for e in rt.allowed_tails.all()}
+        if heads and by_id[head][0].name not in heads:
+            raise InvalidInput(f"{where}: {rt.name} does not take a {by_id[head][0].name} head.")
+        if tails and by_id[tail][0].name not in tails:
+            raise InvalidInput(f"{where}: {rt.name} does not take a {by_id[tail][0].name} tail.")
+        key = (rt.name, *sorted((head, tail))) if rt.symmetric else (rt.name, head, tail)
+        if key in seen_rel:
+            raise InvalidInput(f"{where}: duplicates another relation.")
+        seen_rel.add(key)
+        rel_rows.append((rt, head, tail))
+    for i, g in enumerate(groups):
+        members = [str(m) for m in g.get("members", [])]
+        if len(members) < 2 or any(m not in by_id for m in members):
+            raise InvalidInput(f"groups[{i}]: a group needs two or more mentions of this annotation.")
+
+    annotation = (
+        Annotation.objects.select_for_update()
+        .filter(sentence=sentence, annotator=annotator)
+        .first()
+    )
+    if annotation is None:
+        if version != 0:
+            raise VersionConflict("This annotation no longer exists; reload it.", details=None)
+        try:
+            with transaction.atomic():
+                annotation = Annotation.objects.create(sentence=sentence, annotator=annotator, status=status,
+                                                       version=1, updated_by=actor)
+        except IntegrityError:
+            current = Annotation.objects.get(sentence=sentence, annotator=annotator)
+            raise VersionConflict("Someone saved this annotation first.",
+                                  details=annotation_state(annotation=current)) from None
+    else:
+        if annotation.version != version:
+            raise VersionConflict(
+                f"You edited version {version}, but version {annotation.version} was saved in the meantime.",
+                details=annotation_state(annotation=annotation),
+            )
+        annotation.version += 1
+        annotation.status = status
+        annotation.updated_by = actor
+        annotation.save(update_fields=["version", "status", "updated_by", "updated_at"])
+        annotation.mentions.all().delete()  # relations and group links go with them (CASCADE)
+        annotation.groups.all().delete()
+
+    rows = {
+        mid: Mention(annotation=annotation, entity_type=et, fragments=frags, start=frags[0][0], end=frags[-1][1],
+                     source_id=mid[:32] if not mid.isdigit() else "")
+        for mid, et, frags in parsed
+    }
+    Mention.objects.bulk_create(list(rows.values()))
+    Relation.objects.bulk_create(
+        [Relation(annotation=annotation, relation_type=rt, head=rows[h], tail=rows[t]) for rt, h, t in rel_rows]
+    )
+    for pos, g in enumerate(groups):
+        group = MentionGroup.objects.create(annotation=annotation, group_type=g.get("type", "OR"), position=pos)
+        group.members.set([rows[str(m)] for m in g["members"]])
+    return annotation
+
+
+@transaction.atomic
+def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: int) -> Annotation:
+    """Mark the actor's annotation of ``sentence`` as submitted (creating an empty one if needed)."""
+    annotation = Annotation.objects.select_for_update().filter(sentence=sentence, annotator=actor).first()
+    if annotation is None:
+        return annotation_save(sentence=sentence, actor=actor, version=version, mentions=[],
+                               status=AnnotationStatus.SUBMITTED)
+    if annotation.version != version:
+        raise VersionConflict(
+            f"You edited version {version}, but version {annotation.version} was saved in the meantime.",
+            details=annotation_state(annotation=annotation),
+        )
+    annotation.status = AnnotationStatus.SUBMITTED
+    annotation.version += 1
+    annotation.updated_by = actor
+    annotation.save(update_fields=["status", "version", "updated_by", "updated_at"])
+    return annotation

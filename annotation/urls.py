@@ -1,0 +1,19 @@
+"""Server-rendered pages. The REST API lives under ``/api/`` (``annotation.api.urls``)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+P = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.project_list, name="project-list"),
+    path(P, views.project_detail, name="project-detail"),
+    path(P + "documents/<int:document_id>/", views.document_detail, name="document-detail"),
+    path(P + "import/", views.import_create, name="import-create"),
+    path(P + "imports/<int:job_id>/", views.import_detail, name="import-detail"),
+    path(P + "export/", views.export, name="export"),
+]

@@ -1,0 +1,201 @@
+"""API latency under load: 20 concurrent annotators against a real server on loopback.
+
+    .venv/bin/python bench/api_load.py [--db postgres|sqlite] [--clients 20] [--seconds 60]
+
+Builds a scratch database holding the 811 Chia trials (10,162 sentences) plus one annotator per
+client, starts gunicorn on 127.0.0.1, and has each client loop over "get my next sentence"
+(GET queue/next + GET the sentence with its annotations) and "save annotation" (PUT with a mention,
+submitted). Prints p50/p95/p99 and throughput per operation. Goal: p95 under 50 ms.
+Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "chia"
+VENV_BIN = Path(sys.executable).parent
+
+
+def prepare(env: dict[str, str], corpus: Path, clients: int) -> tuple[int, list[str]]:
+    code = f"""
+import django, json
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from annotation.services import corpus_import_path, membership_set, project_create
+from pathlib import Path
+p = project_create(name="load")
+corpus_import_path(project=p, path=Path({str(corpus)!r}), fmt="brat")
+# Gold on a third of the corpus is already there; annotators get the rest.
+tokens = []
+for i in range({clients}):
+    u = User.objects.create_user(f"load{{i}}", password="x")
+    membership_set(project=p, user=u, role="annotator")
+    tokens.append(Token.objects.create(user=u).key)
+print(json.dumps({{"project": p.pk, "tokens": tokens}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-3000:])
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return data["project"], data["tokens"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict | None, float]:
+        t = time.perf_counter()
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        elapsed = time.perf_counter() - t
+        return resp.status, (json.loads(raw) if raw else None), elapsed
+
+    base = f"/api/projects/{project}"
+    while time.perf_counter() < deadline:
+        status, nxt, t_next = call("GET", f"{base}/queue/next/")
+        if status == 204:
+            break
+        assert status == 200, (status, nxt)
+        status, sentence, t_sentence = call("GET", f"{base}/sentences/{nxt['id']}/")
+        assert status == 200, status
+        out["get my next sentence"].append(t_next + t_sentence)
+        words = sentence["text"].split(" ")
+        end = len(words[0]) or 1
+        body = {
+            "version": 0,
+            "status": "submitted",
+            "mentions": [
+                {"id": "m1", "type": "Condition", "fragments": [[0, min(end, len(sentence["text"]))]]}
+            ]
+            if sentence["text"]
+            else [],
+            "relations": [],
+        }
+        status, _, t_save = call("PUT", f"{base}/sentences/{nxt['id']}/annotation/", body)
+        assert status == 200, (status, _)
+        out["save annotation"].append(t_save)
+    conn.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000 if len(values) > 1 else 0.0
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="trialmark-load-")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="webapp.settings.production",
+        DJANGO_SECRET_KEY="bench-only",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_COOKIES="false",
+        TRIALMARK_VAR_DIR=tmp,
+        LOG_LEVEL="WARNING",
+        CELERY_BROKER_URL="memory://",
+    )
+    pg_name = None
+    if args.db == "postgres":
+        import psycopg
+
+        pg_name = f"trialmark_load_{os.getpid()}"
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{pg_name}"')
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp}/load.sqlite3"
+    server = None
+    try:
+        project, tokens = prepare(env, args.corpus, args.clients)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "webapp.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=REPO,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        out: dict[str, list[float]] = {"get my next sentence": [], "save annotation": []}
+        deadline = time.perf_counter() + args.seconds
+        threads = [
+            threading.Thread(target=client_loop, args=(port, project, tokens[i], deadline, out))
+            for i in range(args.clients)
+        ]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        print(
+            f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x 4 threads, "
+            f"10,162 Chia sentences"
+        )
+        for op, values in out.items():
+            print(
+                f"{op:<22} n={len(values):<6} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms  "
+                f"p99 {pct(values, 99):6.1f} ms  {len(values) / wall:6.1f} ops/s"
+            )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Every endpoint for every role and for anonymous users; stale writes get 409."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from annotation.models import Annotation, Document, Sentence
+from annotation.services import annotation_save
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["admin", "curator", "annotator", "viewer", "outsider", None]
+
+
+@pytest.fixture
+def sentence(project):
+    doc = Document.objects.create(project=project, external_id="NCT1_inc", group_key="NCT1", section="inclusion",
+                                  text="HbA1c > 7% within 3 months\nAdults")
+    s = Sentence.objects.create(project=project, document=doc, position=0, start=0, end=26,
+                                text="HbA1c > 7% within 3 months")
+    Sentence.objects.create(project=project, document=doc, position=1, start=27, end=33, text="Adults")
+    return s
+
+
+def payload(version=0, status="draft"):
+    return {
+        "version": version,
+        "status": status,
+        "mentions": [
+            {"id": "m1", "type": "Measurement", "fragments": [[0, 5]]},
+            {"id": "m2", "type": "Value", "fragments": [[6, 10]]},
+            {"id": "m3", "type": "Temporal", "fragments": [[11, 26]]},
+        ],
+        "relations": [{"type": "Has_value", "head": "m1", "tail": "m2"},
+                      {"type": "Has_temporal", "head": "m1", "tail": "m3"}],
+    }
+
+
+def expect(who, allowed, response, ok=(200,)):
+    if who is None:
+        assert response.status_code in (401, 403), response.content
+    elif who == "outsider":
+        assert response.status_code == 404, response.content
+    elif who in allowed:
+        assert response.status_code in ok, response.content
+    else:
+        assert response.status_code == 403, response.content
+
+
+EVERYONE = {"admin", "curator", "annotator", "viewer"}
+WRITERS = {"admin", "curator", "annotator"}
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_read_endpoints(client_for, project, sentence, who):
+    c = client_for(who)
+    pid = project.pk
+    for name, kwargs in [
+        ("api-project-detail", {}),
+        ("api-schema", {}),
+        ("api-member-list", {}),
+        ("api-document-list", {}),
+        ("api-document-detail", {"document_id": sentence.document_id}),
+        ("api-sentence-detail", {"sentence_id": sentence.pk}),
+    ]:
+        expect(who, EVERYONE, c.get(reverse(name, kwargs={"project_id": pid, **kwargs})))
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_project_list_shows_only_own_projects(client_for, project, who):
+    response = client_for(who).get(reverse("api-project-list"))
+    if who is None:
+        assert response.status_code in (401, 403)
+        return
+    names = [p["name"] for p in response.json()]
+    assert names == ([] if who == "outsider" else [project.name])
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_project_create(client_for, who):
+    response = client_for(who).post(reverse("api-project-create"), {"name": f"new {who}"}, format="json")
+    if who is None:
+        assert response.status_code in (401, 403)
+    else:  # any signed-in user may start a project, and becomes its admin
+        assert response.status_code == 201
+        assert response.json()["name"] == f"new {who}"
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_admin_only_writes(client_for, project, members, who):
+    c = client_for(who)
+    pid = project.pk
+    r = c.patch(reverse("api-project-detail", kwargs={"project_id": pid}), {"description": "x"}, format="json")
+    expect(who, {"admin"}, r)
+    schema = {"entity_types": [{"name": "Device"}], "relation_types": []}
+    expect(who, {"admin"}, c.put(reverse("api-schema", kwargs={"project_id": pid}), schema, format="json"))
+    r = c.post(reverse("api-member-list", kwargs={"project_id": pid}),
+               {"username": "outsider-user", "role": "viewer"}, format="json")
+    expect(who, {"admin"}, r, ok=(201,))
+    r = c.patch(reverse("api-member-detail", kwargs={"project_id": pid, "user_id": members["viewer"].pk}),
+                {"role": "annotator"}, format="json")
+    expect(who, {"admin"}, r)
+
+
+def test_last_admin_cannot_leave(client_for, project, members):
+    r = client_for("admin").delete(reverse("api-member-detail",
+                                           kwargs={"project_id": project.pk, "user_id": members["admin"].pk}))
+    assert r.status_code == 403 and r.json()["code"] == "not_allowed"
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_own_annotation_write_and_submit(client_for, project, sentence, who):
+    c = client_for(who)
+    url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    r = c.put(url, payload(), format="json")
+    expect(who, WRITERS, r)
+    if who in WRITERS:
+        body = r.json()
+        assert body["version"] == 1 and len(body["mentions"]) == 3 and len(body["relations"]) == 2
+        assert c.get(url).json()["version"] == 1
+    r = c.post(reverse("api-submit", kwargs={"project_id": project.pk, "sentence_id": sentence.pk}),
+               {"version": 1 if who in WRITERS else 0}, format="json")
+    expect(who, WRITERS, r)
+    if who in WRITERS:
+        assert r.json()["status"] == "submitted"
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_gold_write(client_for, project, sentence, who):
+    url = reverse("api-gold-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    r = client_for(who).put(url, payload(), format="json")
+    expect(who, {"admin", "curator"}, r)
+    if who in ("admin", "curator"):
+        assert Annotation.objects.get(sentence=sentence, annotator=None).status == "gold"
+
+
+def test_stale_version_gets_409_with_current_state(client_for, project, sentence):
+    c = client_for("annotator")
+    url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    assert c.put(url, payload(0), format="json").status_code == 200
+    assert c.put(url, payload(1), format="json").status_code == 200  # now version 2
+    stale = payload(1)
+    stale["mentions"] = stale["mentions"][:1]
+    stale["relations"] = []
+    r = c.put(url, stale, format="json")
+    assert r.status_code == 409
+    body = r.json()
+    assert body["code"] == "version_conflict"
+    assert body["details"]["version"] == 2 and len(body["details"]["mentions"]) == 3
+    # Nothing was overwritten.
+    assert Annotation.objects.get(sentence=sentence).mentions.count() == 3
+    # A second "first save" of the same sentence conflicts as well.
+    assert c.put(url, payload(0), format="json").status_code == 409
+
+
+def test_invalid_annotation_input_is_refused_with_a_reason(client_for, project, sentence):
+    c = client_for("annotator")
+    url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    bad = payload()
+    bad["mentions"][0]["fragments"] = [[0, 99]]
+    r = c.put(url, bad, format="json")
+    assert r.status_code == 400 and "outside the sentence" in r.json()["detail"]
+    bad = payload()
+    bad["relations"] = [{"type": "Has_value", "head": "m1", "tail": "m3"}]  # tail must be a Value
+    r = c.put(url, bad, format="json")
+    assert r.status_code == 400 and "does not take a Temporal tail" in r.json()["detail"]
+    assert not Annotation.objects.exists()
+
+
+def test_annotators_do_not_see_each_others_work(client_for, project, sentence, members):
+    annotation_save(sentence=sentence, actor=members["curator"], version=0, mentions=[])
+    url = reverse("api-sentence-detail", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    assert client_for("annotator").get(url).json()["annotations"] == []
+    assert len(client_for("curator").get(url).json()["annotations"]) == 1
+    project.annotators_see_others = True
+    project.save()
+    assert len(client_for("annotator").get(url).json()["annotations"]) == 1
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_queue_next(client_for, project, sentence, who):
+    r = client_for(who).get(reverse("api-queue-next", kwargs={"project_id": project.pk}))
+    expect(who, WRITERS, r)
+    if who in WRITERS:
+        assert r.json()["id"] == sentence.pk
+
+
+def test_queue_skips_what_is_done(client_for, project, sentence, members):
+    c = client_for("annotator")
+    url = reverse("api-queue-next", kwargs={"project_id": project.pk})
+    annotation_save(sentence=sentence, actor=members["annotator"], version=0, mentions=[], status="submitted")
+    nxt = c.get(url).json()
+    assert nxt["text"] == "Adults"
+    Annotation.objects.create(sentence_id=nxt["id"], annotator=None, status="gold")
+    assert c.get(url).status_code == 204
+
+
+def _brat_zip(ann: str) -> io.BytesIO:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("NCT7_inc.txt", "Adults with asthma\n")
+        zf.writestr("NCT7_inc.ann", ann)
+    buf.seek(0)
+    buf.name = "upload.zip"
+    return buf
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_import_upload_and_status(client_for, project, who, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    c = client_for(who)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = c.post(reverse("api-import-create", kwargs={"project_id": project.pk}),
+                   {"file": _brat_zip("T1\tCondition 12 18\tasthma\n"), "format": "brat"}, format="multipart")
+    expect(who, {"admin"}, r, ok=(202,))
+    if who != "admin":
+        assert not Document.objects.exists()
+        return
+    job = c.get(reverse("api-import-detail", kwargs={"project_id": project.pk, "job_id": r.json()["id"]})).json()
+    assert job["status"] == "succeeded" and job["summary"]["mentions"] == 1
+
+
+def test_import_upload_malformed_reports_problems(client_for, project, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    c = client_for("admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = c.post(reverse("api-import-create", kwargs={"project_id": project.pk}),
+                   {"file": _brat_zip("T1\tCondition 12 18\tasthma\nR1\tHas_value Arg1:T1 Arg2:T5\t\n"),
+                    "format": "brat"}, format="multipart")
+    job = c.get(reverse("api-import-detail", kwargs={"project_id": project.pk, "job_id": r.json()["id"]})).json()
+    assert job["status"] == "failed"
+    assert any(p.startswith("NCT7_inc.ann:2:") for p in job["problems"]), job["problems"]
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_export_download(client_for, project, sentence, who):
+    annotation_save(sentence=sentence, actor=None, gold=True, version=0, mentions=payload()["mentions"])  # type: ignore[arg-type]
+    r = client_for(who).get(reverse("api-export", kwargs={"project_id": project.pk}), {"format": "brat"})
+    expect(who, {"admin", "curator", "viewer"}, r)
+    if r.status_code == 200:
+        data = b"".join(r.streaming_content)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert "Measurement 0 5\tHbA1c" in zf.read("NCT1_inc.ann").decode()
+
+
+def test_openapi_schema_and_docs(client_for):
+    c = client_for("admin")
+    assert c.get("/api/schema/").status_code == 200
+    assert c.get("/api/docs/").status_code == 200
+
+
+def test_token_auth(project, members):
+    from rest_framework.test import APIClient
+
+    c = APIClient()
+    r = c.post(reverse("api-token"), {"username": "viewer-user", "password": "pw-for-tests"}, format="json")
+    token = r.json()["token"]
+    c.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert c.get(reverse("api-project-detail", kwargs={"project_id": project.pk})).json()["role"] == "viewer"
+    bad = APIClient().post(reverse("api-token"), {"username": "viewer-user", "password": "no"}, format="json")
+    assert bad.status_code == 400

@@ -1,0 +1,220 @@
+"""Training, guarded promotion, failure handling and pre-annotation, as services (no broker)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from annotation import selectors
+from annotation.models import ModelStatus, ModelVersion, QueueStrategy, SentencePrediction
+from annotation.services import models as ms
+
+from .conftest import TINY_CONFIG
+
+
+def _train(project, **kw) -> ModelVersion:
+    version = ms.training_request(project=project, reason="test", config=TINY_CONFIG)
+    return ms.training_run(version_id=version.pk, device="cpu", **kw)
+
+
+@pytest.mark.django_db
+def test_train_promote_preannotate_and_rank(ml_project, members):
+    seen = []
+    v1 = _train(ml_project, progress=seen.append)
+    assert v1.status == ModelStatus.ACTIVE, v1.error
+    assert v1.number == 1 and v1.promoted_at is not None
+    assert seen and v1.progress["percent"] == 100.0 and v1.heartbeat_at is not None
+    assert v1.trained_on_gold_count == 6
+    assert v1.metrics["n_examples"] == 2  # the frozen dev split, never trained on
+    assert {"entities", "relations"} <= set(v1.metrics)
+    weights = Path(v1.artifact_path) / "model.safetensors"
+    assert v1.artifact_sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert Path(v1.artifact_path).parent.name == str(ml_project.pk)
+    assert v1.comparison["promote"] is True and v1.comparison["active"] is None
+
+    assert ms.preannotate(version_id=v1.pk, batch_size=2, device="cpu") == 3
+    preds = SentencePrediction.objects.filter(model_version=v1)
+    assert preds.count() == 3
+    assert {p.sentence.text for p in preds} == {"Asthma and diabetes", "Creatinine above 2 mg", "Pregnancy"}
+    for p in preds:
+        assert p.embedding and isinstance(p.embedding[0], float)
+        for m in p.mentions:
+            (s, e), = m["fragments"]
+            assert 0 <= s < e <= len(p.sentence.text)
+            assert 0.0 <= m["score"] <= 1.0
+    # Re-running predicts nothing and adds no rows; the queue scores are a permutation 3..1.
+    assert ms.preannotate(version_id=v1.pk, device="cpu") == 0
+    assert preds.count() == 3
+    assert sorted(preds.values_list("score", flat=True)) == [1.0, 2.0, 3.0]
+
+    # The queue follows the precomputed scores; drafts still come first.
+    best = preds.order_by("-score").first().sentence
+    assert ml_project.queue_strategy == QueueStrategy.JOINT_DIVERSE
+    annotator = members["annotator"]
+    assert selectors.next_sentence_for(project=ml_project, user=annotator) == best
+    suggestions = selectors.sentence_suggestions(sentence=best)
+    assert suggestions["model_version"] == 1 and suggestions["score"] == 3.0
+
+    # The beat re-ranks when the strategy changes, and predicts sentences nobody queued.
+    assert ms.preannotation_due(project=ml_project) is None
+    ml_project.queue_strategy = QueueStrategy.MNLP
+    ml_project.save()
+    assert ms.preannotation_due(project=ml_project) == v1
+    ms.queue_scores_compute(version_id=v1.pk)
+    assert ms.preannotation_due(project=ml_project) is None
+    SentencePrediction.objects.filter(sentence=best).delete()
+    assert ms.preannotation_due(project=ml_project) == v1
+    assert ms.preannotate(version_id=v1.pk, device="cpu") == 1
+    assert preds.count() == 3
+
+
+@pytest.mark.django_db
+def test_worse_candidate_is_rejected_then_promoted_by_hand(ml_project, members):
+    v1 = _train(ml_project)
+    assert v1.status == ModelStatus.ACTIVE, v1.error
+    perfect = {"micro": {"p": 1.0, "r": 1.0, "f1": 1.0}}
+    v1.metrics = {**v1.metrics, "entities": perfect, "relations": perfect}
+    v1.save(update_fields=["metrics"])
+    ml_project.promotion_tolerance = 0.0
+    ml_project.save()
+
+    v2 = _train(ml_project)
+    assert v2.status == ModelStatus.REJECTED, v2.error
+    assert v2.comparison["promote"] is False and v2.comparison["active_version"] == 1
+    v1.refresh_from_db()
+    assert v1.status == ModelStatus.ACTIVE
+
+    ms.version_promote(version=v2, user=members["admin"])
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.status, v2.status) == (ModelStatus.RETIRED, ModelStatus.ACTIVE)
+    assert v2.promoted_by == members["admin"]
+    ms.version_promote(version=v1, user=members["admin"])  # rollback
+    assert ModelVersion.objects.get(project=ml_project, status=ModelStatus.ACTIVE) == v1
+
+
+def _fake_active(project) -> ModelVersion:
+    return ModelVersion.objects.create(project=project, number=1, architecture="span.v1", status=ModelStatus.ACTIVE,
+                                       artifact_path="/nowhere", metrics={})
+
+
+@pytest.mark.django_db
+def test_missing_encoder_fails_and_keeps_the_active(ml_project):
+    active = _fake_active(ml_project)
+    ml_project.encoder = str(Path(ml_project.encoder).parent / "no-such-encoder")
+    ml_project.save()
+    v2 = _train(ml_project)
+    assert v2.status == ModelStatus.FAILED
+    assert "no-such-encoder" in v2.error
+    assert v2.finished_at is not None
+    active.refresh_from_db()
+    assert active.status == ModelStatus.ACTIVE
+    # The slot is free again.
+    assert ms.training_request(project=ml_project).number == 3
+
+
+@pytest.mark.django_db
+def test_failure_mid_training_fails_and_keeps_the_active(ml_project):
+    active = _fake_active(ml_project)
+
+    def boom(progress):
+        if progress.get("phase") == "train":
+            raise RuntimeError("disk full while training")
+
+    v2 = _train(ml_project, progress=boom)
+    assert v2.status == ModelStatus.FAILED
+    assert "disk full while training" in v2.error
+    active.refresh_from_db()
+    assert active.status == ModelStatus.ACTIVE
+
+
+@pytest.mark.django_db
+def test_two_requests_make_one_training(project):
+    a = ms.training_request(project=project, reason="one")
+    b = ms.training_request(project=project, reason="two")
+    assert a.pk == b.pk and ModelVersion.objects.filter(project=project).count() == 1
+    # The database itself refuses a second running version, whatever the Python code does.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelVersion.objects.create(project=project, number=2, architecture="span.v1", status=ModelStatus.TRAINING)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_requests_make_one_training(project, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers; the in-memory SQLite test database locks the table instead")
+    queued = []
+    monkeypatch.setattr(ms, "_queue_training", queued.append)
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def request():
+        try:
+            barrier.wait()
+            results.append(ms.training_request(project=project, reason="race").pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(results)) == 1 and ModelVersion.objects.filter(project=project).count() == 1
+    assert len(queued) == 1
+
+
+@pytest.mark.django_db
+def test_rerun_of_a_finished_version_does_nothing(project):
+    v = ModelVersion.objects.create(project=project, number=1, architecture="span.v1", status=ModelStatus.REJECTED)
+    assert ms.training_run(version_id=v.pk).status == ModelStatus.REJECTED
+
+
+@pytest.mark.django_db
+def test_stale_trainings_fail(project):
+    old = timezone.now() - timedelta(hours=2)
+    v = ModelVersion.objects.create(project=project, number=1, architecture="span.v1", status=ModelStatus.TRAINING,
+                                    heartbeat_at=old)
+    assert ms.stale_trainings_fail(max_silence_s=600) == 1
+    v.refresh_from_db()
+    assert v.status == ModelStatus.FAILED and "heartbeat" in v.error
+    assert ms.stale_trainings_fail(max_silence_s=600) == 0
+
+
+@pytest.mark.django_db
+def test_check_projects_requests_training_when_enough_new_gold(ml_project):
+    from worker.tasks import check_projects_task
+
+    assert ms.retrain_due(project=ml_project)  # 6 gold >= 3
+    assert check_projects_task.run()["requested"] == 1
+    check_projects_task.run()
+    assert ModelVersion.objects.filter(project=ml_project).count() == 1  # absorbed, not queued twice
+    ModelVersion.objects.update(status=ModelStatus.ACTIVE, trained_on_gold_count=6)
+    assert not ms.retrain_due(project=ml_project)
+
+
+@pytest.mark.django_db
+def test_a_failed_training_is_not_retried_by_the_beat_without_new_gold(ml_project):
+    ml_project.encoder = "/no/such/encoder"
+    ml_project.save()
+    v = ms.training_request(project=ml_project)
+    assert ms.training_run(version_id=v.pk).status == ModelStatus.FAILED
+    assert ModelVersion.objects.get(pk=v.pk).trained_on_gold_count == 6
+    assert not ms.retrain_due(project=ml_project)
+
+
+@pytest.mark.django_db
+def test_beat_schedule_is_created_by_migrations():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="trialmark-check-projects")
+    assert task.task == "worker.tasks.check_projects_task"
+    assert (task.interval.every, task.interval.period) == (5, "minutes")
