@@ -8,6 +8,7 @@ sentence. Token indices never reach the database.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -48,6 +49,9 @@ class Project(models.Model):
     retrain_min_new_gold = models.PositiveIntegerField(default=50)
     promotion_tolerance = models.FloatField(default=0.01)
     split_ratios = models.JSONField(default=dict, blank=True, help_text='e.g. {"train": 0.8, "dev": 0.1, "test": 0.1}')
+    alert_webhook_url = models.URLField(
+        max_length=500, blank=True, validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Alerts (rejected candidates, drops of the active model's figures) are POSTed here as JSON.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -405,3 +409,70 @@ class SentencePrediction(models.Model):
 
     def __str__(self) -> str:
         return f"prediction of {self.sentence_id} by {self.model_version_id}"
+
+
+class AlertKind(models.TextChoices):
+    REJECTED = "rejected_candidate", "Rejected candidate"
+    DROP = "active_drop", "Active model's figures dropped"
+
+
+class WebhookStatus(models.TextChoices):
+    NONE = "", "No webhook"
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class MonitoringAlert(models.Model):
+    """Something a team lead should see: a rejected candidate, or an active model worse than its predecessor."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="alerts")
+    message = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    webhook_status = models.CharField(max_length=16, choices=WebhookStatus.choices, blank=True)
+    webhook_response = models.CharField(max_length=500, blank=True)
+    webhook_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One alert of a kind per version: a re-run of the decision does not alert twice.
+            models.UniqueConstraint(fields=["model_version", "kind"], name="alert_once_per_version_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class CorpusExport(models.Model):
+    """One export made from the UI, run by a worker; ``manifest`` is what was written (counts, schema,
+    guideline and model version, who and when)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    format = models.CharField(max_length=16)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    manifest = models.JSONField(default=dict, blank=True)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.format}, {self.status})"
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

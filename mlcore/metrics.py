@@ -123,6 +123,25 @@ def expected_calibration_error(
     return total
 
 
+def reliability_bins(confidences: Iterable[float], correct: Iterable[bool], n_bins: int = 10) -> list[dict]:
+    """Equal-width confidence bins (the same as :func:`expected_calibration_error`) for a reliability
+    diagram: ``[{"lo", "hi", "count", "confidence" (mean), "accuracy"}]``; empty bins have count 0 and
+    None for the means."""
+    conf = list(confidences)
+    corr = [bool(c) for c in correct]
+    sums = [[0, 0.0, 0] for _ in range(n_bins)]  # count, sum of confidences, number correct
+    for c, ok in zip(conf, corr, strict=True):
+        b = sums[min(n_bins - 1, max(0, int(c * n_bins)))]
+        b[0] += 1
+        b[1] += c
+        b[2] += ok
+    return [
+        {"lo": i / n_bins, "hi": (i + 1) / n_bins, "count": n,
+         "confidence": s / n if n else None, "accuracy": k / n if n else None}
+        for i, (n, s, k) in enumerate(sums)
+    ]
+
+
 def calibration_report(gold: Sequence[Example], pred: Sequence[Example | Prediction], schema: Schema) -> dict:
     """ECE of mention scores (correct = strict match) and relation scores (correct = strict e2e match)."""
     sym = schema.symmetric_relations
@@ -145,4 +164,7 @@ def calibration_report(gold: Sequence[Example], pred: Sequence[Example | Predict
         "relation_ece": 100 * expected_calibration_error(r_conf, r_ok),
         "entity_predictions": len(e_conf),
         "relation_predictions": len(r_conf),
+        # the reliability diagram's bins (the dashboard plots them)
+        "entity_bins": reliability_bins(e_conf, e_ok),
+        "relation_bins": reliability_bins(r_conf, r_ok),
     }

@@ -79,3 +79,26 @@ def test_ece():
     pred[0].mentions[0].score = 0.9
     pred[0].mentions[1].score = 0.9
     assert calibration_report(gold, pred, SCHEMA)["entity_ece"] == pytest.approx(40.0)
+
+
+def test_reliability_bins_by_hand():
+    from mlcore.metrics import reliability_bins
+
+    # 0.95 (right), 0.91 (wrong) -> bin 9: count 2, mean confidence 0.93, accuracy 0.5;
+    # 0.15 (wrong) -> bin 1; 1.0 falls in the last bin
+    bins = reliability_bins([0.95, 0.91, 0.15, 1.0], [True, False, False, True], n_bins=10)
+    assert len(bins) == 10
+    assert bins[9]["count"] == 3
+    assert bins[9]["confidence"] == pytest.approx((0.95 + 0.91 + 1.0) / 3)
+    assert bins[9]["accuracy"] == pytest.approx(2 / 3)
+    assert (bins[1]["count"], bins[1]["accuracy"]) == (1, 0.0)
+    assert bins[0] == {"lo": 0.0, "hi": 0.1, "count": 0, "confidence": None, "accuracy": None}
+    # the ECE is the count-weighted gap of these bins
+    ece = sum(b["count"] / 4 * abs(b["accuracy"] - b["confidence"]) for b in bins if b["count"])
+    assert ece == pytest.approx(expected_calibration_error([0.95, 0.91, 0.15, 1.0], [True, False, False, True]))
+    gold = [ex([(0, 3, "A")])]
+    pred = [ex([(0, 3, "A"), (4, 5, "B")])]
+    pred[0].mentions[0].score = 0.9
+    pred[0].mentions[1].score = 0.9
+    report = calibration_report(gold, pred, SCHEMA)
+    assert report["entity_bins"][9] == {"lo": 0.9, "hi": 1.0, "count": 2, "confidence": 0.9, "accuracy": 0.5}
