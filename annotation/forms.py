@@ -64,6 +64,16 @@ class ExportForm(forms.Form):
         initial="outermost", label="Nested mentions", help_text="For flat formats (CoNLL/BIO).",
     )
 
+    predictions = forms.ChoiceField(
+        choices=[("", "No predictions")], required=False, label="Model predictions",
+        help_text="Add a model version's predictions as one more layer (predictions-v<N>).",
+    )
+
+    def __init__(self, *args: Any, versions: list[tuple[int, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["predictions"].choices = [
+            ("", "No predictions"), *((str(n), f"Version {n} ({status})") for n, status in versions or [])]
+
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
@@ -71,4 +81,13 @@ class ExportForm(forms.Form):
             "gold_only": data["layers"] == "gold",
             "discontinuous": data["discontinuous"],
             "nested": data["nested"],
+            "predictions": int(data["predictions"]) if data.get("predictions") else None,
         }
+
+
+class WebhookForm(forms.Form):
+    alert_webhook_url = forms.URLField(
+        required=False, max_length=500, label="Alert webhook URL", assume_scheme="https",
+        help_text="Rejected candidates and drops of the active model's figures are POSTed here as JSON. "
+                  "Leave empty for none.",
+    )

@@ -16,4 +16,7 @@ urlpatterns = [
     path(P + "import/", views.import_create, name="import-create"),
     path(P + "imports/<int:job_id>/", views.import_detail, name="import-detail"),
     path(P + "export/", views.export, name="export"),
+    path(P + "exports/<int:export_id>/download/", views.export_download, name="export-download"),
+    path(P + "dashboard/", views.project_dashboard, name="project-dashboard"),
+    path(P + "dashboard/webhook/", views.dashboard_webhook, name="dashboard-webhook"),
 ]

@@ -6,7 +6,6 @@ Views stay thin: they resolve the project and the user's role (non-members get 4
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.contrib import messages
@@ -18,20 +17,22 @@ from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_http_methods
 
-from annotation import selectors, services
+from annotation import dashboard, selectors, services
 from annotation.errors import DomainError
-from annotation.forms import ExportForm, ImportForm, ProjectCreateForm
+from annotation.forms import ExportForm, ImportForm, ProjectCreateForm, WebhookForm
 from annotation.models import (
     Annotation,
     AnnotationStatus,
+    CorpusExport,
     Document,
     EntityType,
     ImportJob,
     JobStatus,
     Membership,
+    ModelStatus,
+    ModelVersion,
     Project,
     RelationType,
     Role,
@@ -42,6 +43,8 @@ from annotation.rendering import Span, mention_text, render_text, text_colour_fo
 
 CONFIGURE = frozenset({Role.ADMIN})
 EXPORT = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
+# The dashboard names annotators and their agreement: for those who lead the work, not for annotators.
+MONITOR = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
 DOCUMENTS_PER_PAGE = 50
 
 
@@ -66,6 +69,7 @@ def _count(grouped: Any) -> Coalesce:
 
 def _template_ctx(project: Project | None = None, role: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"project": project, "role": role, "can_configure": role in CONFIGURE, "can_export": role in EXPORT,
+            "can_monitor": role in MONITOR,
             **extra}
 
 
@@ -255,23 +259,94 @@ def import_detail(request: HttpRequest, project_id: int, job_id: int) -> HttpRes
 # --- export -------------------------------------------------------------------------------------------------
 
 
+def _export_versions(project: Project) -> list[tuple[int, str]]:
+    return list(ModelVersion.objects.filter(project=project, predictions__isnull=False).distinct()
+                .order_by("-number").values_list("number", "status"))
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The export form and the project's recorded exports. Submitting queues the export on a worker (a
+    large corpus would outlast the request); the list shows each one's manifest and download link."""
     project, role = _project_for(request, project_id, EXPORT)
-    form = ExportForm(request.GET if "format" in request.GET else None)
-    if form.is_bound and form.is_valid():
-        fmt = form.cleaned_data["format"]
-        options = form.options()
+    form = ExportForm(request.POST if request.method == "POST" else (request.GET if "format" in request.GET else None),
+                      versions=_export_versions(project))
+    if request.method == "POST" and form.is_valid():
         try:
-            zip_path, _ = services.corpus_export_zip(project=project, fmt=fmt, user=request.user, **options)
+            job = services.export_job_create(project=project, user=request.user, fmt=form.cleaned_data["format"],
+                                             options=form.options())
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            handle = open(zip_path, "rb")  # noqa: SIM115 - FileResponse closes it when streamed
-            os.unlink(zip_path)  # the open handle keeps the data until the response is done
-            split = f"-{options['split']}" if options["split"] else ""
-            name = get_valid_filename(f"{project.name}-{fmt}{split}.zip")
-            return FileResponse(handle, as_attachment=True, filename=name, content_type="application/zip")
+            messages.success(request, f"Export {job.pk} queued; it appears below with a download link when ready.")
+            return redirect("export", project_id=project.pk)
+    exports = dashboard.exports_of(project=project)
     return render(request, "annotation/export_form.html", _template_ctx(
-        project, role, form=form, api_url=reverse("api-export", kwargs={"project_id": project.pk}),
+        project, role, form=form, exports=exports,
+        running=any(e.status in (JobStatus.PENDING, JobStatus.RUNNING) for e in exports),
+        api_url=reverse("api-export", kwargs={"project_id": project.pk}),
     ))
+
+
+@login_required
+def export_download(request: HttpRequest, project_id: int, export_id: int) -> HttpResponse:
+    project, _ = _project_for(request, project_id, EXPORT)
+    job = get_object_or_404(CorpusExport, project=project, pk=export_id)
+    if job.status != JobStatus.SUCCEEDED or not job.file:
+        raise Http404("This export has no file (yet).")
+    name = services.export_filename(project=project, fmt=job.format, split=(job.options or {}).get("split"))
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+
+
+# --- dashboard ----------------------------------------------------------------------------------------------
+
+
+@login_required
+def project_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Model quality over versions, calibration, suggestion outcomes, annotator progress and agreement."""
+    project, role = _project_for(request, project_id, MONITOR)
+    history = dashboard.version_history(project=project)
+    active = ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).first()
+    chosen_number = request.GET.get("version", "")
+    chosen = None
+    if chosen_number.isdigit():
+        chosen = ModelVersion.objects.filter(project=project, number=int(chosen_number)).first()
+    if chosen is None:
+        chosen = active or ModelVersion.objects.filter(project=project).exclude(metrics={}).order_by("-number").first()
+    per_type = dashboard.version_per_type(version=chosen)
+    calibration = dashboard.calibration_of(version=active)
+    suggestions = dashboard.suggestion_rates(project=project)
+    progress = dashboard.annotator_progress(project=project)
+    agreement = dashboard.agreement_summary(project=project)
+    charts = {
+        "history": [{k: r[k] for k in ("number", "status", "entity_f1", "relation_f1", "trained_on")}
+                    | {"date": r["created_at"].strftime("%Y-%m-%d")} for r in history],
+        "per_type": per_type, "calibration": calibration,
+        "suggestions": [r for r in suggestions if r["type"] != "(all types)"],
+        "throughput": progress["annotators"],
+    }
+    return render(request, "annotation/dashboard.html", _template_ctx(
+        project, role, history=list(reversed(history)), active=active, chosen=chosen, per_type=per_type,
+        calibration=calibration, suggestions=suggestions, progress=progress, agreement=agreement,
+        alerts=dashboard.recent_alerts(project=project), charts=charts,
+        versions_with_metrics=[r["number"] for r in reversed(history) if r["entity_f1"] is not None],
+        webhook_form=WebhookForm(initial={"alert_webhook_url": project.alert_webhook_url}),
+    ))
+
+
+@login_required
+@require_http_methods(["POST"])
+def dashboard_webhook(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, _ = _project_for(request, project_id, CONFIGURE)
+    form = WebhookForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    else:
+        try:
+            services.project_webhook_set(project=project, url=form.cleaned_data["alert_webhook_url"] or "")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Alert webhook saved." if project.alert_webhook_url else "Alert webhook removed.")
+    return redirect("project-dashboard", project_id=project.pk)

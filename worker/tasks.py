@@ -6,8 +6,9 @@ from celery import shared_task
 from django.db import OperationalError
 
 from annotation.models import Project
-from annotation.services import import_job_run
+from annotation.services import alert_webhook_send, export_job_run, import_job_run
 from annotation.services import models as model_services
+from annotation.services.alerts import WebhookTransientError
 
 # A training with no heartbeat for this long is taken as dead (worker killed, machine lost).
 STALE_TRAINING_S = 30 * 60
@@ -83,3 +84,30 @@ def check_projects_task(self) -> dict[str, int]:  # type: ignore[no-untyped-def]
             preannotate_task.delay(active.pk)
             preannotations += 1
     return {"stale_failed": stale, "requested": requested, "preannotations": preannotations}
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def corpus_export_task(self, export_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Write one export requested from the UI (idempotent: only a pending export runs)."""
+    return export_job_run(export_id=export_id).status
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(WebhookTransientError, OperationalError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def alert_webhook_task(self, alert_id: int) -> str:  # type: ignore[no-untyped-def]
+    """POST one monitoring alert to its project's webhook (retried while the endpoint is unreachable)."""
+    return alert_webhook_send(alert_id=alert_id)

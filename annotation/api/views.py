@@ -300,7 +300,7 @@ class ExportApi(ProjectApiBase):
         zip_path, _ = services.corpus_export_zip(project=self.project, fmt=fmt, user=request.user, **q)
         handle = open(zip_path, "rb")  # noqa: SIM115 - FileResponse closes it when streamed
         os.unlink(zip_path)  # the open handle keeps the data until the response is done
-        name = f"{self.project.name}-{fmt}{'-' + q['split'] if q.get('split') else ''}.zip".replace(" ", "_")
+        name = services.export_filename(project=self.project, fmt=fmt, split=q.get("split"))
         return FileResponse(handle, as_attachment=True, filename=name, content_type="application/zip")
 
 

@@ -1,8 +1,10 @@
 """Writes. Every public function here is keyword-only, typed and atomic."""
 
+from .alerts import alert_record_decision, alert_webhook_send, project_webhook_set
 from .annotations import annotation_save, annotation_submit, mention_input_validate
-from .corpus_export import corpus_export, corpus_export_zip
+from .corpus_export import corpus_export, corpus_export_zip, zip_folder
 from .corpus_import import corpus_import, corpus_import_path, import_job_create, import_job_run
+from .export_jobs import export_filename, export_job_create, export_job_run
 from .models import (
     preannotate,
     queue_scores_compute,
@@ -14,6 +16,13 @@ from .models import (
 from .projects import membership_set, project_create, schema_apply, schema_as_dict
 
 __all__ = [
+    "alert_record_decision",
+    "alert_webhook_send",
+    "export_filename",
+    "project_webhook_set",
+    "export_job_create",
+    "export_job_run",
+    "zip_folder",
     "annotation_save",
     "annotation_submit",
     "corpus_export",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -15,7 +16,19 @@ from django.contrib.auth import get_user_model
 
 from annotation import formats
 from annotation.errors import InvalidInput
-from annotation.models import Annotation, Document, Mention, MentionGroup, Project, Relation, Sentence, Split
+from annotation.models import (
+    Annotation,
+    Document,
+    Mention,
+    MentionGroup,
+    ModelStatus,
+    ModelVersion,
+    Project,
+    Relation,
+    Sentence,
+    SentencePrediction,
+    Split,
+)
 
 from .projects import schema_as_dict
 
@@ -162,6 +175,55 @@ def build_documents(
     return result
 
 
+def build_prediction_documents(
+    *, project: Project, version: ModelVersion, split: str | None = None, only_predicted_sentences: bool = False
+) -> list[formats.CDocument]:
+    """The project's documents with one model version's predictions (mentions and relations), in document
+    offsets; mention ids ``T1``…, relation ids ``R1``… per document, in sentence order."""
+    docs_qs = Document.objects.filter(project=project).order_by("external_id")
+    if split:
+        docs_qs = docs_qs.filter(split=split)
+    preds = {
+        p["sentence_id"]: p for p in SentencePrediction.objects.filter(
+            model_version=version, sentence__project=project).values("sentence_id", "mentions", "relations")
+    }
+    sentences: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for s in Sentence.objects.filter(project=project).order_by("document_id", "position").values(
+        "id", "document_id", "start", "end"
+    ):
+        sentences[s["document_id"]].append(s)
+    result = []
+    for d in docs_qs.values("id", "external_id", "group_key", "section", "text", "newline", "metadata"):
+        sents = sentences.get(d["id"], [])
+        if only_predicted_sentences:
+            sents = [s for s in sents if s["id"] in preds]
+            if not sents:
+                continue
+        mentions: list[formats.CMention] = []
+        relations: list[formats.CRelation] = []
+        for s in sents:
+            p = preds.get(s["id"])
+            if p is None:
+                continue
+            first = len(mentions)
+            for m in p["mentions"]:
+                mentions.append(formats.CMention(
+                    id=f"T{len(mentions) + 1}", type=m["type"],
+                    fragments=[(a + s["start"], b + s["start"]) for a, b in m["fragments"]]))
+            for r in p["relations"]:
+                relations.append(formats.CRelation(id=f"R{len(relations) + 1}", type=r["type"],
+                                                   head=mentions[first + r["head"]].id,
+                                                   tail=mentions[first + r["tail"]].id))
+        meta = dict(d["metadata"] or {})
+        meta.pop(BRAT_EXTRAS_KEY, None)
+        result.append(formats.CDocument(
+            external_id=d["external_id"], text=d["text"], mentions=mentions, relations=relations, groups=[],
+            sentences=[formats.CSentence(start=s["start"], end=s["end"]) for s in sents],
+            group_key=d["group_key"], section=d["section"], metadata=meta, newline=d["newline"],
+        ))
+    return result
+
+
 def corpus_export(
     *,
     project: Project,
@@ -171,24 +233,37 @@ def corpus_export(
     gold_only: bool = True,
     discontinuous: str = "cover",
     nested: str = "outermost",
+    predictions: ModelVersion | None = None,
     user: Any = None,
 ) -> dict[str, Any]:
     """Write the corpus to ``out_dir`` and return the manifest (also written as ``manifest.json``).
 
     Gold only: BRAT files go straight into ``out_dir``; other formats into ``gold.<ext>``. With every
     annotator, each layer gets its own sub-folder (BRAT) or file: ``gold``, ``annotator-<username>``.
+    ``predictions`` adds a model version's predictions as one more layer, ``predictions-v<number>``
+    (BRAT then always uses sub-folders).
     """
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"Unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}.")
     if split is not None and split not in Split.values:
         raise InvalidInput(f"Unknown split {split!r}; expected one of {', '.join(Split.values)}.")
+    if predictions is not None and predictions.project_id != project.pk:
+        raise InvalidInput("That model version belongs to another project.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     schema = schema_as_dict(project=project)
     counts: dict[str, dict[str, int]] = {}
-    for name, annotator_id in _layers(project, gold_only):
-        docs = build_documents(project=project, annotator_id=annotator_id, split=split,
-                               only_annotated_sentences=fmt in SENTENCE_LEVEL)
+    flat_brat = gold_only and predictions is None
+    layers: list[tuple[str, int | None]] = list(_layers(project, gold_only))
+    if predictions is not None:
+        layers.append((f"predictions-v{predictions.number}", None))
+    for name, annotator_id in layers:
+        if name.startswith("predictions-"):
+            docs = build_prediction_documents(project=project, version=predictions, split=split,
+                                              only_predicted_sentences=fmt in SENTENCE_LEVEL)
+        else:
+            docs = build_documents(project=project, annotator_id=annotator_id, split=split,
+                                   only_annotated_sentences=fmt in SENTENCE_LEVEL)
         counts[name] = {
             "documents": len(docs),
             "mentions": sum(len(d.mentions) for d in docs),
@@ -196,7 +271,7 @@ def corpus_export(
             "groups": sum(len(d.groups) for d in docs),
         }
         if fmt == "brat":
-            target = out_dir if gold_only else out_dir / name
+            target = out_dir if flat_brat else out_dir / name
             formats.write_brat(docs, target)
         elif fmt == "spert":
             spert_schema = {
@@ -218,26 +293,49 @@ def corpus_export(
         "layers": counts,
         "schema": schema,
         "guideline_version": project.guideline_version,
+        "model_version": (ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE)
+                          .values_list("number", flat=True).first()),
+        "predictions_version": predictions.number if predictions is not None else None,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "exported_by": user.get_username() if user is not None else None,
     }
-    if fmt != "brat" or not gold_only:
+    if fmt != "brat" or not flat_brat:
         # A BRAT folder stays a plain BRAT folder (only .txt/.ann) so it imports again as is.
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return manifest
 
 
-def corpus_export_zip(*, project: Project, fmt: str, **options: Any) -> tuple[Path, dict[str, Any]]:
-    """Export into a temporary zip file (the caller streams and deletes it)."""
+# Every entry of an export zip gets this time stamp and mode, so the same corpus zips to the same bytes
+# (the UI export and ``manage.py export_corpus --zip`` can be compared byte for byte).
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o644
+
+
+def zip_folder(folder: Path, zip_path: Path) -> None:
+    """Zip every file under ``folder`` (paths relative to it, sorted) deterministically."""
+    folder = Path(folder)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(file.relative_to(folder).as_posix(), date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = ZIP_FILE_MODE << 16
+            info.create_system = 3  # unix, whatever machine wrote it
+            with file.open("rb") as src, zf.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def corpus_export_zip(
+    *, project: Project, fmt: str, zip_path: Path | None = None, **options: Any
+) -> tuple[Path, dict[str, Any]]:
+    """Export into a zip file (a temporary one unless ``zip_path`` is given; the caller deletes it)."""
     workdir = Path(tempfile.mkdtemp(prefix="trialmark-export-"))
     try:
         manifest = corpus_export(project=project, fmt=fmt, out_dir=workdir / "export", **options)
-        fd, zip_name = tempfile.mkstemp(prefix="trialmark-export-", suffix=".zip")
-        zip_path = Path(zip_name)
-        with open(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for file in sorted((workdir / "export").rglob("*")):
-                if file.is_file():
-                    zf.write(file, file.relative_to(workdir / "export").as_posix())
-        return zip_path, manifest
+        if zip_path is None:
+            fd, zip_name = tempfile.mkstemp(prefix="trialmark-export-", suffix=".zip")
+            os.close(fd)
+            zip_path = Path(zip_name)
+        zip_folder(workdir / "export", Path(zip_path))
+        return Path(zip_path), manifest
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

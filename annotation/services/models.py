@@ -40,6 +40,7 @@ from annotation.models import (
     Sentence,
     SentencePrediction,
 )
+from annotation.services.alerts import alert_record_decision
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +301,7 @@ def _decide(*, version_id: int) -> ModelVersion:
     else:
         version.status = ModelStatus.REJECTED
         version.save(update_fields=["status", "comparison", "finished_at"])
+        alert_record_decision(version=version, previous=active)
     return version
 
 
@@ -312,6 +314,7 @@ def _activate(*, version: ModelVersion, active: ModelVersion | None, user: Abstr
     version.promoted_by = user if user is not None and user.is_authenticated else None
     version.save()
     _queue_preannotation(version.pk)
+    alert_record_decision(version=version, previous=active)
 
 
 @transaction.atomic

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotation.errors import DomainError
 from annotation.models import Project
-from annotation.services import corpus_export
+from annotation.services import corpus_export, corpus_export_zip
+from annotation.services.export_jobs import resolve_predictions
 
 
 class Command(BaseCommand):
@@ -13,7 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--project", required=True)
         parser.add_argument("--format", required=True, choices=["brat", "spert", "conll", "jsonl"])
-        parser.add_argument("--out", required=True, help="output folder (created if needed)")
+        parser.add_argument("--out", required=True,
+                            help="output folder (created if needed), or the zip file to write with --zip")
+        parser.add_argument("--zip", action="store_true", default=False,
+                            help="write one zip (the same bytes as the export page's download) instead of a folder")
+        parser.add_argument("--predictions", default=None, metavar="active|NUMBER",
+                            help="add a model version's predictions as a layer (predictions-v<N>)")
         parser.add_argument("--split", choices=["train", "dev", "test"])
         parser.add_argument("--gold-only", action="store_true", default=False,
                             help="only the gold layer (default: gold plus every annotator's layer)")
@@ -26,11 +32,15 @@ class Command(BaseCommand):
         project = Project.objects.filter(name=opts["project"]).first()
         if project is None:
             raise CommandError(f"No project named {opts['project']!r}.")
+        options = dict(split=opts["split"], gold_only=opts["gold_only"], discontinuous=opts["discontinuous"],
+                       nested=opts["nested"])
         try:
-            manifest = corpus_export(
-                project=project, fmt=opts["format"], out_dir=Path(opts["out"]), split=opts["split"],
-                gold_only=opts["gold_only"], discontinuous=opts["discontinuous"], nested=opts["nested"],
-            )
+            options["predictions"] = resolve_predictions(project, opts["predictions"])
+            if opts["zip"]:
+                _, manifest = corpus_export_zip(project=project, fmt=opts["format"], zip_path=Path(opts["out"]),
+                                                **options)
+            else:
+                manifest = corpus_export(project=project, fmt=opts["format"], out_dir=Path(opts["out"]), **options)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         for layer, counts in manifest["layers"].items():
