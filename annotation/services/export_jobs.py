@@ -85,7 +85,8 @@ def export_job_run(*, export_id: int) -> CorpusExport:
     """Write one recorded export's zip into storage and record its manifest. Idempotent: only a pending
     export is run; any error marks it failed with the message."""
     with transaction.atomic():
-        job = CorpusExport.objects.select_for_update().select_related("project", "created_by").get(pk=export_id)
+        job = (CorpusExport.objects.select_for_update(of=("self",)).select_related("project", "created_by")
+               .get(pk=export_id))
         if job.status != JobStatus.PENDING:
             return job
         job.status = JobStatus.RUNNING

@@ -418,29 +418,48 @@ def test_import_by_curator_is_refused(web, project, eager):
 # --- export -------------------------------------------------------------------------------------------------
 
 
+def _export(client, project, **fields):
+    """Submit the export form, run the queued export as the worker would, and download it."""
+    from annotation.models import CorpusExport
+    from annotation.services import export_job_run
+
+    data = {"format": "brat", "split": "", "layers": "gold", "discontinuous": "cover", "nested": "outermost",
+            "predictions": "", **fields}
+    r = client.post(_url("export", project), data)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    job = CorpusExport.objects.filter(project=project).first()
+    assert job.status == "pending"
+    job = export_job_run(export_id=job.pk)
+    assert job.status == "succeeded", job.error
+    return job, client.get(reverse("export-download", kwargs={"project_id": project.pk, "export_id": job.pk}))
+
+
 def test_export_form_then_zip(web, project, document):
     _gold_with_hard_mentions(document)
     c = web("viewer")
     form_page = c.get(_url("export", project))
     assert form_page.status_code == 200 and "format" in form_page.context["form"].fields
-    r = c.get(_url("export", project), {"format": "brat", "split": "", "layers": "gold",
-                                        "discontinuous": "cover", "nested": "outermost"})
+    job, r = _export(c, project)
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     assert 'filename="Trial_criteria-brat.zip"' in r["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content))) as zf:
         ann = zf.read("NCT1_inc.ann").decode()
     assert "Condition 20 26;38 44\tbreast cancer" in ann
     assert "Has_value Arg1:" in ann
+    listing = c.get(_url("export", project)).content.decode()
+    assert reverse("export-download", kwargs={"project_id": project.pk, "export_id": job.pk}) in listing
 
 
 def test_export_every_annotator_in_jsonl(web, project, document, two_annotators):
-    r = web("curator").get(_url("export", project), {"format": "jsonl", "layers": "all",
-                                                     "discontinuous": "cover", "nested": "outermost"})
+    _, r = _export(web("curator"), project, format="jsonl", layers="all")
     with zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content))) as zf:
         names = set(zf.namelist())
     assert {"gold.jsonl", "annotator-annotator-user.jsonl", "annotator-second-annotator.jsonl"} <= names
 
 
 def test_export_invalid_choice_shows_the_form(web, project):
-    r = web("admin").get(_url("export", project), {"format": "pdf"})
+    r = web("admin").post(_url("export", project), {"format": "pdf"})
     assert r.status_code == 200 and r.context["form"].errors["format"]
+    from annotation.models import CorpusExport
+
+    assert not CorpusExport.objects.exists()
