@@ -11,7 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from annotation.models import AlertKind, ModelStatus, ModelVersion, MonitoringAlert, WebhookStatus
-from annotation.services import alert_record_decision, alert_webhook_send, project_webhook_set, version_promote
+from annotation.services import (
+    alert_record_decision,
+    alert_webhook_send,
+    project_webhook_set,
+    version_promote,
+)
 from annotation.services.alerts import WebhookTransientError
 from annotation.services.models import _decide
 
