@@ -21,6 +21,7 @@ from annotation.models import (
 from annotation.services import annotation_save, membership_set
 from mlcore import Example, Schema
 from mlcore import Mention as M
+from mlcore import Relation as R
 from mlcore.metrics import calibration_report, evaluate
 
 from .factories import UserFactory
@@ -33,13 +34,16 @@ HAS_VALUE = [{"type": "Has_value", "head": "m", "tail": "v"}]
 SCHEMA = Schema(entity_types=["Condition", "Measurement", "Value", "Temporal", "Drug"], relation_types=[])
 
 
-def report(n_right: int, n_wrong: int, score: float = 0.9) -> dict:
-    """An evaluation report over 4 gold Condition mentions: ``n_right`` predicted right, ``n_wrong`` wrong,
-    all with confidence ``score``; entity F1 = 2·right / (4 + right + wrong)."""
-    gold = [Example(text="x" * 40, mentions=[M(i * 5, i * 5 + 3, "Condition") for i in range(4)])]
+def report(n_right: int, n_wrong: int, rel_right: int = 0, score: float = 0.9) -> dict:
+    """An evaluation report over 4 gold Condition mentions and 2 gold AND relations (0-1, 2-3):
+    ``n_right`` mentions predicted right, ``n_wrong`` wrong, the first ``rel_right`` relations right, all
+    with confidence ``score``. Entity F1 = 2·right / (4 + right + wrong); relation F1 = 2·k / (2 + k)."""
+    gold = [Example(text="x" * 40, mentions=[M(i * 5, i * 5 + 3, "Condition") for i in range(4)],
+                    relations=[R(0, 1, "AND"), R(2, 3, "AND")])]
     pred_m = [M(i * 5, i * 5 + 3, "Condition", score=score) for i in range(n_right)]
     pred_m += [M(30 + i, 31 + i, "Drug", score=score) for i in range(n_wrong)]
-    pred = [Example(text=gold[0].text, mentions=pred_m)]
+    pred_r = [R(2 * k, 2 * k + 1, "AND", score=score) for k in range(rel_right)]
+    pred = [Example(text=gold[0].text, mentions=pred_m, relations=pred_r)]
     r = evaluate(gold, pred, SCHEMA)
     r["calibration"] = calibration_report(gold, pred, SCHEMA)
     r["n_examples"] = 1
@@ -54,10 +58,10 @@ def build(project, members) -> dict:
     now = timezone.now()
     versions = {}
     for number, status, metrics, trained in [
-        (1, ModelStatus.RETIRED, report(2, 2), 20),  # P 2/4 R 2/4 -> F1 50
-        (2, ModelStatus.REJECTED, report(1, 1), 30),  # P 1/2 R 1/4 -> F1 33.33
+        (1, ModelStatus.RETIRED, report(2, 2, 1), 20),  # P 2/4 R 2/4 -> F1 50; relations 66.67
+        (2, ModelStatus.REJECTED, report(1, 1), 30),  # P 1/2 R 1/4 -> F1 33.33; relations 0
         (3, ModelStatus.FAILED, {}, None),
-        (4, ModelStatus.ACTIVE, report(3, 1), 40),  # P 3/4 R 3/4 -> F1 75
+        (4, ModelStatus.ACTIVE, report(3, 1, 1), 40),  # P 3/4 R 3/4 -> F1 75; relations 66.67
     ]:
         versions[number] = ModelVersion.objects.create(
             project=project, number=number, architecture="span.v1", status=status, metrics=metrics,

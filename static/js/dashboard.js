@@ -23,20 +23,25 @@
     var ds = function (label, key, base) {
       return {
         label: label, borderColor: base, backgroundColor: base, spanGaps: true,
-        data: h.map(function (v) { return v.status === "failed" ? 0 : v[key]; }),
+        data: h.map(function (v) { return v[key]; }),
         pointStyle: h.map(function (v) { return style(v.status); }),
         pointRadius: h.map(function (v) { return v.status === "active" ? 8 : 5; }),
         pointBorderWidth: h.map(function (v) { return v.status === "rejected" || v.status === "failed" ? 2.5 : 1.5; }),
         pointBorderColor: h.map(function (v) { return colour(v.status, base); }),
         pointBackgroundColor: h.map(function (v) { return v.status === "retired" ? "#fff" : colour(v.status, base); }),
-        segment: { borderDash: function (ctx) { return h[ctx.p1DataIndex].status === "failed" ? [4, 4] : undefined; } },
       };
+    };
+    // Failed versions have no figures: a grey triangle on the axis marks them, the lines skip them.
+    var failed = {
+      label: "Failed", data: h.map(function (v) { return v.status === "failed" ? 0 : null; }),
+      showLine: false, pointStyle: "triangle", pointRadius: 8, borderColor: GREY, backgroundColor: GREY, clip: false,
     };
     new Chart(canvas("chart-history"), {
       type: "line",
       data: {
         labels: h.map(function (v) { return "v" + v.number + " · " + v.date; }),
-        datasets: [ds("Entity F1", "entity_f1", ENT), ds("Relation F1", "relation_f1", REL)],
+        datasets: [ds("Entity F1", "entity_f1", ENT), ds("Relation F1", "relation_f1", REL)].concat(
+          h.some(function (v) { return v.status === "failed"; }) ? [failed] : []),
       },
       options: {
         scales: { y: pct("strict F1 (%)") },
