@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation import selectors
-from annotation.models import ModelStatus, ModelVersion, QueueStrategy, SentencePrediction
+from annotation.models import AlertKind, ModelStatus, ModelVersion, MonitoringAlert, QueueStrategy, SentencePrediction
 from annotation.services import models as ms
 
 from .conftest import TINY_CONFIG
@@ -33,6 +33,9 @@ def test_train_promote_preannotate_and_rank(ml_project, members):
     assert v1.trained_on_gold_count == 6
     assert v1.metrics["n_examples"] == 2  # the frozen dev split, never trained on
     assert {"entities", "relations"} <= set(v1.metrics)
+    # the reliability diagram's bins are stored with the calibration figures
+    cal = v1.metrics["calibration"]
+    assert len(cal["entity_bins"]) == 10 and sum(b["count"] for b in cal["entity_bins"]) == cal["entity_predictions"]
     weights = Path(v1.artifact_path) / "model.safetensors"
     assert v1.artifact_sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert Path(v1.artifact_path).parent.name == str(ml_project.pk)
@@ -89,14 +92,17 @@ def test_worse_candidate_is_rejected_then_promoted_by_hand(ml_project, members):
     assert v2.comparison["promote"] is False and v2.comparison["active_version"] == 1
     v1.refresh_from_db()
     assert v1.status == ModelStatus.ACTIVE
+    assert MonitoringAlert.objects.get(kind=AlertKind.REJECTED).model_version == v2
 
     ms.version_promote(version=v2, user=members["admin"])
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert (v1.status, v2.status) == (ModelStatus.RETIRED, ModelStatus.ACTIVE)
     assert v2.promoted_by == members["admin"]
+    assert MonitoringAlert.objects.get(kind=AlertKind.DROP).model_version == v2  # below v1's figures
     ms.version_promote(version=v1, user=members["admin"])  # rollback
     assert ModelVersion.objects.get(project=ml_project, status=ModelStatus.ACTIVE) == v1
+    assert MonitoringAlert.objects.count() == 2  # back to better figures: no alert
 
 
 def _fake_active(project) -> ModelVersion:
