@@ -81,7 +81,7 @@ def tokens(text: str, layers: Iterable[Layer]) -> list[tuple[int, int]]:
             for s, e in frags:
                 cuts.add(int(s))
                 cuts.add(int(e))
-    out = []
+    out: list[tuple[int, int]] = []
     for m in _NON_SPACE.finditer(text):
         points = [m.start()] + sorted(c for c in cuts if m.start() < c < m.end()) + [m.end()]
         out.extend((a, b) for a, b in zip(points, points[1:], strict=False) if b > a)
@@ -107,7 +107,7 @@ def token_labels(layer: Layer, toks: Sequence[tuple[int, int]]) -> list[str]:
     return labels
 
 
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
+def cohen_kappa(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
     """Cohen's kappa (scikit-learn); None when undefined (no items, or chance agreement is total)."""
     if not a:
         return None
@@ -199,8 +199,8 @@ def sentence_disagreement(s: SentenceLayers, coders: Sequence[str]) -> dict[str,
         return None
     ms = [s.layers[c].mention_set() for c in present]
     rs = [s.layers[c].relation_set() for c in present]
-    m_diff = len(set.union(*ms) - set.intersection(*ms))
-    r_diff = len(set.union(*rs) - set.intersection(*rs))
+    m_diff = len(set().union(*ms) - ms[0].intersection(*ms[1:]))
+    r_diff = len(set().union(*rs) - rs[0].intersection(*rs[1:]))
     f1s = [f1_from(*f1_counts(x, y)) for x, y in combinations(ms, 2)]
     defined = [f for f in f1s if f is not None]
     return {

@@ -258,7 +258,7 @@ def corpus_export(
     if predictions is not None:
         layers.append((f"predictions-v{predictions.number}", None))
     for name, annotator_id in layers:
-        if name.startswith("predictions-"):
+        if predictions is not None and name.startswith("predictions-"):
             docs = build_prediction_documents(project=project, version=predictions, split=split,
                                               only_predicted_sentences=fmt in SENTENCE_LEVEL)
         else:

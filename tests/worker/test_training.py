@@ -12,7 +12,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation import selectors
-from annotation.models import AlertKind, ModelStatus, ModelVersion, MonitoringAlert, QueueStrategy, SentencePrediction
+from annotation.models import (
+    AlertKind,
+    ModelStatus,
+    ModelVersion,
+    MonitoringAlert,
+    QueueStrategy,
+    SentencePrediction,
+)
 from annotation.services import models as ms
 
 from .conftest import TINY_CONFIG
