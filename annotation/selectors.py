@@ -80,6 +80,30 @@ def sentence_annotations_visible(*, sentence: Sentence, user: AbstractBaseUser, 
     return qs.filter(Q(annotator=user) | Q(annotator__isnull=True))
 
 
+def sentence_detail(*, sentence: Sentence, user: AbstractBaseUser, role: str) -> dict[str, Any]:
+    """A sentence with its neighbours (for context) and the annotations the user may see.
+
+    ``sentence`` should come with ``document`` and ``project`` selected."""
+    neighbours = dict(
+        Sentence.objects.filter(document_id=sentence.document_id,
+                                position__in=[sentence.position - 1, sentence.position + 1])
+        .values_list("position", "text")
+    )
+    visible = sentence_annotations_visible(sentence=sentence, user=user, role=role)
+    return {
+        "id": sentence.pk,
+        "document": sentence.document.external_id,
+        "section": sentence.document.section,
+        "position": sentence.position,
+        "start": sentence.start,
+        "end": sentence.end,
+        "text": sentence.text,
+        "previous": neighbours.get(sentence.position - 1),
+        "next": neighbours.get(sentence.position + 1),
+        "annotations": [annotation_state(annotation=a) for a in visible],
+    }
+
+
 def queue_candidates(*, project: Project, user: AbstractBaseUser) -> QuerySet[Sentence]:
     """Sentences the user may still be given: no gold yet, not already annotated by them, and
     fewer submitted annotations than the project asks for.
@@ -112,7 +136,7 @@ def _next_ranked(*, project: Project, candidates: QuerySet[Sentence]) -> Sentenc
     pred = (
         SentencePrediction.objects.filter(model_version_id=version_id)
         .filter(Exists(candidates.filter(pk=OuterRef("sentence_id")).order_by()))
-        .order_by("-score", "sentence_id").select_related("sentence").first()
+        .order_by("-score", "sentence_id").select_related("sentence__document").first()
     )
     return pred.sentence if pred is not None else None
 
@@ -124,7 +148,7 @@ def next_sentence_for(*, project: Project, user: AbstractBaseUser, seed: int | N
     draft = (
         Sentence.objects.filter(project=project, annotations__annotator=user,
                                 annotations__status=AnnotationStatus.DRAFT)
-        .order_by("pk").first()
+        .select_related("document").order_by("pk").first()
     )
     if draft is not None:
         return draft
@@ -139,8 +163,8 @@ def next_sentence_for(*, project: Project, user: AbstractBaseUser, seed: int | N
         if not ids:
             return None
         rng = random.Random(seed if seed is not None else hash((project.pk, user.pk)))
-        return Sentence.objects.get(pk=rng.choice(ids))
-    return qs.first()
+        return Sentence.objects.select_related("document").get(pk=rng.choice(ids))
+    return qs.select_related("document").first()
 
 
 def model_versions_of(*, project: Project) -> QuerySet[ModelVersion]:

@@ -142,10 +142,16 @@ class SentenceDetailOutput(serializers.Serializer):
     document = serializers.CharField()
     section = serializers.CharField()
     position = serializers.IntegerField()
+    start = serializers.IntegerField(help_text="Offset of the sentence in its document's text.")
+    end = serializers.IntegerField()
     text = serializers.CharField()
     previous = serializers.CharField(allow_null=True)
     next = serializers.CharField(allow_null=True)
     annotations = AnnotationOutput(many=True)
+
+
+class QueueNextOutput(SentenceDetailOutput):
+    strategy = serializers.CharField(help_text="The queue strategy that chose this sentence.")
 
 
 class SubmitInput(serializers.Serializer):

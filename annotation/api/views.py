@@ -185,22 +185,7 @@ class SentenceDetailApi(ProjectApiBase):
     @extend_schema(responses=s.SentenceDetailOutput)
     def get(self, request: Request, project_id: int, sentence_id: int) -> Response:
         sentence = _sentence(self.project, sentence_id)
-        neighbours = dict(
-            Sentence.objects.filter(document_id=sentence.document_id,
-                                    position__in=[sentence.position - 1, sentence.position + 1])
-            .values_list("position", "text")
-        )
-        visible = selectors.sentence_annotations_visible(sentence=sentence, user=request.user, role=self.role)
-        return Response({
-            "id": sentence.pk,
-            "document": sentence.document.external_id,
-            "section": sentence.document.section,
-            "position": sentence.position,
-            "text": sentence.text,
-            "previous": neighbours.get(sentence.position - 1),
-            "next": neighbours.get(sentence.position + 1),
-            "annotations": [selectors.annotation_state(annotation=a) for a in visible],
-        })
+        return Response(selectors.sentence_detail(sentence=sentence, user=request.user, role=self.role))
 
 
 class MyAnnotationApi(ProjectApiBase):
@@ -255,12 +240,15 @@ class SubmitApi(ProjectApiBase):
 class QueueNextApi(ProjectApiBase):
     roles = WRITE_OWN
 
-    @extend_schema(responses={200: s.SentenceBrief, 204: None})
+    @extend_schema(responses={200: s.QueueNextOutput, 204: None})
     def get(self, request: Request, project_id: int) -> Response:
         sentence = selectors.next_sentence_for(project=self.project, user=request.user)
         if sentence is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(s.SentenceBrief(sentence).data | {"strategy": self.project.queue_strategy})
+        # The whole sentence comes along, so "give me my next sentence" is one round trip.
+        sentence.project = self.project
+        detail = selectors.sentence_detail(sentence=sentence, user=request.user, role=self.role)
+        return Response(detail | {"strategy": self.project.queue_strategy})
 
 
 class ImportCreateApi(ProjectApiBase):

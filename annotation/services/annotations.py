@@ -92,7 +92,7 @@ def annotation_save(
     relation_types = {
         rt.name: rt
         for rt in RelationType.objects.filter(project_id=project_id).prefetch_related("allowed_heads", "allowed_tails")
-    }
+    } if relations else {}
     parsed = mention_input_validate(text=sentence.text, mentions=mentions, entity_types=entity_types)
     by_id = {mid: (et, frags) for mid, et, frags in parsed}
     rel_rows: list[tuple[RelationType, str, str]] = []

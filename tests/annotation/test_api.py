@@ -189,6 +189,22 @@ def test_queue_next(client_for, project, sentence, who):
         assert r.json()["id"] == sentence.pk
 
 
+def test_queue_next_brings_the_sentence_with_context_and_own_draft(client_for, project, sentence, members):
+    """One round trip gives the editor everything: text, offsets, section, neighbours, the strategy,
+    and the annotations this user may see (their own draft, not another annotator's)."""
+    annotation_save(sentence=sentence, actor=members["annotator"], version=0, status="draft",
+                    mentions=[{"id": "a", "type": "Measurement", "fragments": [[0, 5]]}])
+    annotation_save(sentence=sentence, actor=members["curator"], version=0, status="draft",
+                    mentions=[{"id": "b", "type": "Value", "fragments": [[6, 10]]}])
+    r = client_for("annotator").get(reverse("api-queue-next", kwargs={"project_id": project.pk}))
+    body = r.json()
+    assert (body["id"], body["start"], body["end"], body["section"]) == (sentence.pk, 0, 26, "inclusion")
+    assert body["previous"] is None and body["next"] == "Adults"
+    assert body["strategy"] == project.queue_strategy
+    assert [a["annotator"] for a in body["annotations"]] == [members["annotator"].username]
+    assert [m["type"] for m in body["annotations"][0]["mentions"]] == ["Measurement"]
+
+
 def test_queue_skips_what_is_done(client_for, project, sentence, members):
     c = client_for("annotator")
     url = reverse("api-queue-next", kwargs={"project_id": project.pk})
