@@ -9,6 +9,7 @@ from annotation.models import Project
 from annotation.services import alert_webhook_send, export_job_run, import_job_run
 from annotation.services import models as model_services
 from annotation.services.alerts import WebhookTransientError
+from annotation.services.retention import stored_files_prune
 
 # A training with no heartbeat for this long is taken as dead (worker killed, machine lost).
 STALE_TRAINING_S = 30 * 60
@@ -111,3 +112,16 @@ def corpus_export_task(self, export_id: int) -> str:  # type: ignore[no-untyped-
 def alert_webhook_task(self, alert_id: int) -> str:  # type: ignore[no-untyped-def]
     """POST one monitoring alert to its project's webhook (retried while the endpoint is unreachable)."""
     return alert_webhook_send(alert_id=alert_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=15 * 60,
+    time_limit=20 * 60,
+)
+def prune_stored_files_task(self) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Beat (daily): delete old imports' uploads and exports' zips; their rows and manifests stay."""
+    return stored_files_prune()

@@ -110,6 +110,8 @@ TRIALMARK_MAX_UPLOAD_FILES = env.int("TRIALMARK_MAX_UPLOAD_FILES", default=20000
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRIALMARK_MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = TRIALMARK_MAX_UPLOAD_FILES
+# Finished imports' uploads and UI exports' zips are deleted after this many days (0: kept forever).
+TRIALMARK_FILE_RETENTION_DAYS = env.int("TRIALMARK_FILE_RETENTION_DAYS", default=30)
 
 # Models: artifacts live under this root; the encoder is a Hugging Face name or a local directory.
 TRIALMARK_MODEL_ROOT = Path(env.str("TRIALMARK_MODEL_ROOT", default=str(VAR_DIR / "models")))
