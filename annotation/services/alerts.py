@@ -7,12 +7,16 @@ transaction (the task is queued on commit).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,6 +28,39 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_S = 10.0
 FIGURES = (("entity_f1", "entities"), ("relation_f1", "relations"))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook that redirects is answered as failed: a redirect could lead past the address check."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} refused", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def webhook_url_problem(url: str, *, unresolvable_ok: bool = False) -> str | None:
+    """Why ``url`` may not be used as a webhook, or None. Only http(s); and unless
+    ``TRIALMARK_WEBHOOK_ALLOW_PRIVATE`` is on, the host must resolve to public addresses only, so a
+    project admin cannot make the worker POST to the server's own network (loopback, private ranges,
+    link-local cloud metadata)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "only http(s) webhook URLs with a host name are allowed"
+    if settings.TRIALMARK_WEBHOOK_ALLOW_PRIVATE:
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        return None if unresolvable_ok else f"the host {parts.hostname!r} cannot be resolved ({exc})"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return (f"the host {parts.hostname!r} resolves to the non-public address {address}; "
+                    "set TRIALMARK_WEBHOOK_ALLOW_PRIVATE=true to allow internal hosts")
+    return None
 
 
 class WebhookTransientError(Exception):
@@ -104,16 +141,17 @@ def alert_webhook_send(*, alert_id: int) -> str:
     url = alert.project.alert_webhook_url
     if alert.webhook_status == WebhookStatus.SENT or not url:
         return alert.webhook_status
-    if not url.lower().startswith(("http://", "https://")):
+    problem = webhook_url_problem(url)  # checked again: DNS may have changed since the URL was set
+    if problem:
         MonitoringAlert.objects.filter(pk=alert.pk).update(
-            webhook_status=WebhookStatus.FAILED, webhook_response="only http(s) webhook URLs are allowed")
+            webhook_status=WebhookStatus.FAILED, webhook_response=f"refused: {problem}"[:500])
         return WebhookStatus.FAILED
     body = json.dumps(alert_payload(alert=alert)).encode("utf-8")
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json", "User-Agent": "TrialMark"})
     status, note, transient = WebhookStatus.FAILED, "", False
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310 - http(s) only
+        with _OPENER.open(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # http(s) only, checked above
             status, note = WebhookStatus.SENT, f"HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         note, transient = f"HTTP {exc.code}", exc.code >= 500
@@ -134,5 +172,9 @@ def project_webhook_set(*, project: Project, url: str) -> Project:
         project.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise InvalidInput("; ".join(exc.message_dict.get("alert_webhook_url", exc.messages))) from exc
+    # A host that does not resolve yet is accepted here (DNS may come later); sending checks again.
+    problem = webhook_url_problem(project.alert_webhook_url, unresolvable_ok=True) if project.alert_webhook_url else None
+    if problem:
+        raise InvalidInput(f"Webhook URL refused: {problem}.")
     project.save(update_fields=["alert_webhook_url"])
     return project

@@ -23,6 +23,12 @@ from annotation.services.models import _decide
 from ..monitoring_data import report
 
 
+@pytest.fixture(autouse=True)
+def _local_webhooks_allowed(settings):
+    """These tests POST to a server on 127.0.0.1, which production refuses by default."""
+    settings.TRIALMARK_WEBHOOK_ALLOW_PRIVATE = True
+
+
 class Hook:
     """A local HTTP server that records POSTed JSON and answers with ``status``."""
 
@@ -37,6 +43,8 @@ class Hook:
                 hook.received.append({"path": self.path, "type": self.headers["Content-Type"],
                                       "json": json.loads(body)})
                 self.send_response(hook.status)
+                if 300 <= hook.status < 400:
+                    self.send_header("Location", "/somewhere-else")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -161,3 +169,41 @@ def test_only_http_webhooks(project):
 
     with pytest.raises(InvalidInput):
         project_webhook_set(project=project, url="file:///etc/passwd")
+
+
+@pytest.mark.django_db
+def test_internal_addresses_are_refused_unless_allowed(project, settings):
+    from annotation.errors import InvalidInput
+
+    settings.TRIALMARK_WEBHOOK_ALLOW_PRIVATE = False
+    for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/x",
+                "http://[::1]/hook", "http://localhost/hook"):
+        with pytest.raises(InvalidInput, match="non-public address"):
+            project_webhook_set(project=project, url=url)
+    project.refresh_from_db()
+    assert project.alert_webhook_url == ""
+    # Set while allowed, then the setting is turned off: the worker refuses to send, for good.
+    hook = Hook()
+    try:
+        settings.TRIALMARK_WEBHOOK_ALLOW_PRIVATE = True
+        project_webhook_set(project=project, url=hook.url)
+        settings.TRIALMARK_WEBHOOK_ALLOW_PRIVATE = False
+        alert = MonitoringAlert.objects.create(project=project, kind=AlertKind.REJECTED, message="m")
+        assert alert_webhook_send(alert_id=alert.pk) == WebhookStatus.FAILED
+        alert.refresh_from_db()
+        assert "non-public address 127.0.0.1" in alert.webhook_response and hook.received == []
+    finally:
+        hook.close()
+
+
+@pytest.mark.django_db
+def test_redirects_are_not_followed(project):
+    hook = Hook(status=302)
+    try:
+        project_webhook_set(project=project, url=hook.url)
+        alert = MonitoringAlert.objects.create(project=project, kind=AlertKind.REJECTED, message="m")
+        assert alert_webhook_send(alert_id=alert.pk) == WebhookStatus.FAILED
+        alert.refresh_from_db()
+        assert alert.webhook_response == "HTTP 302" and len(hook.received) == 1
+    finally:
+        hook.close()

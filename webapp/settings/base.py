@@ -111,6 +111,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = TRIALMARK_MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = TRIALMARK_MAX_UPLOAD_FILES
 # Finished imports' uploads and UI exports' zips are deleted after this many days (0: kept forever).
+# Alert webhooks may only reach public addresses unless this is on (an internal chat server, tests).
+TRIALMARK_WEBHOOK_ALLOW_PRIVATE = env.bool("TRIALMARK_WEBHOOK_ALLOW_PRIVATE", default=False)
 TRIALMARK_FILE_RETENTION_DAYS = env.int("TRIALMARK_FILE_RETENTION_DAYS", default=30)
 
 # Models: artifacts live under this root; the encoder is a Hugging Face name or a local directory.
