@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (1: sync workers)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     args = parser.parse_args()
 
@@ -155,7 +156,7 @@ def main() -> None:
                 "--workers",
                 str(args.workers),
                 "--threads",
-                "4",
+                str(args.threads),
                 "--log-level",
                 "warning",
             ],
@@ -181,7 +182,7 @@ def main() -> None:
             t.join()
         wall = time.perf_counter() - started
         print(
-            f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x 4 threads, "
+            f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} threads, "
             f"10,162 Chia sentences"
         )
         for op, values in out.items():
