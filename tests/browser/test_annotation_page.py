@@ -9,10 +9,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from annotation.models import Annotation
+from annotation.models import Annotation, SuggestionDecision
 from annotation.selectors import annotation_state
+from annotation.services import annotation_save
 
-from ..editor_data import CANCER, build
+from ..editor_data import ADULTS, BMI, CANCER, HBA1C, build
 
 
 @pytest.fixture
@@ -123,3 +124,191 @@ def test_mentions_nested_discontinuous_and_a_relation_with_the_mouse(browser, lo
     assert Annotation.objects.get(pk=annotation.pk).relations.count() == 1
     browser.find_element(By.CSS_SELECTOR, "#ed-text").click()
     assert screenshot("annotation-page").stat().st_size > 0
+
+
+def _decisions(user):
+    return sorted((d.kind, d.index, d.decision) for d in SuggestionDecision.objects.filter(user=user))
+
+
+def test_suggestions_accepted_and_rejected_one_by_one_and_all_at_once(browser, login, members, project, data,
+                                                                       screenshot):
+    login(members["annotator"])
+    _open(browser, f"/projects/{project.pk}/annotate/")  # the queue opens HBA1C first
+    assert browser.current_url.endswith(f"/sentences/{data['sentences'][HBA1C].pk}/annotate/?via=queue")
+    head = browser.find_element(By.CLASS_NAME, "ed-meta").text
+    assert "Joint entity+relation uncertainty with diversity" in head and "uncertainty 0.430" in head
+    # three dashed suggestions with their confidence, and one dashed arc
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#ed-over line.bar.sugg")) == 3
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#ed-over path.arc.sugg")) == 1
+    items = browser.find_element(By.ID, "ed-suggestions").text
+    assert "HbA1c 93%" in items and "> 7% 81%" in items and "within 3 months 55%" in items
+    assert screenshot("annotation-suggestions").stat().st_size > 0
+    browser.find_element(By.CSS_SELECTOR, '[data-accept="sm:0"]').click()   # Measurement HbA1c
+    browser.find_element(By.CSS_SELECTOR, '[data-reject="sm:2"]').click()   # Temporal
+    WebDriverWait(browser, 10).until(lambda b: len(_decisions(members["annotator"])) == 2)
+    assert _decisions(members["annotator"]) == [("mention", 0, "accepted"), ("mention", 2, "rejected")]
+    assert [m["type"] for m in _state(browser)["mentions"]] == ["Measurement"]
+    # what is left (the Value and the relation) goes in one step
+    browser.find_element(By.ID, "ed-accept-all").click()
+    WebDriverWait(browser, 10).until(lambda b: len(_decisions(members["annotator"])) == 4)
+    assert _decisions(members["annotator"]) == [("mention", 0, "accepted"), ("mention", 1, "accepted"),
+                                                ("mention", 2, "rejected"), ("relation", 0, "accepted")]
+    _saved(browser)
+    annotation = Annotation.objects.get(sentence=data["sentences"][HBA1C], annotator=members["annotator"])
+    assert _mentions(annotation) == [("Measurement", "HbA1c"), ("Value", "> 7%")]
+    assert [r["type"] for r in annotation_state(annotation=annotation)["relations"]] == ["Has_value"]
+    assert "nothing left to decide" in browser.find_element(By.ID, "ed-suggestions").text
+    row = SuggestionDecision.objects.get(user=members["annotator"], kind="mention", index=2)
+    assert row.label == "Temporal" and row.item["fragments"] == [[11, 26]] and row.model_version == data["version"]
+
+
+def test_submit_lands_on_the_next_queued_sentence_and_skip_moves_on(browser, login, members, project, data):
+    login(members["annotator"])
+    _open(browser, f"/projects/{project.pk}/annotate/")
+    assert f"/sentences/{data['sentences'][HBA1C].pk}/" in browser.current_url
+    _drag(browser, "HbA1c", "HbA1c")
+    _keys(browser, "m")
+    browser.find_element(By.ID, "ed-submit").click()
+    WebDriverWait(browser, 10).until(lambda b: f"/sentences/{data['sentences'][CANCER].pk}/" in b.current_url)
+    annotation = Annotation.objects.get(sentence=data["sentences"][HBA1C], annotator=members["annotator"])
+    assert annotation.status == "submitted" and _mentions(annotation) == [("Measurement", "HbA1c")]
+    # skip: CANCER is put aside, BMI (next by score) comes, then ADULTS
+    WebDriverWait(browser, 15).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-editor-ready"))
+    browser.find_element(By.ID, "ed-skip").click()
+    WebDriverWait(browser, 10).until(lambda b: f"/sentences/{data['sentences'][BMI].pk}/" in b.current_url)
+    assert not Annotation.objects.filter(sentence=data["sentences"][CANCER]).exists()
+
+
+def test_a_stale_save_shows_what_changed_and_keeps_the_users_work(browser, login, members, project, data,
+                                                                  screenshot):
+    sentence = data["sentences"][CANCER]
+    me = members["annotator"]
+    login(me)
+    _open_sentence(browser, project, sentence)
+    _drag(browser, "ovarian", "cancer")
+    _keys(browser, "c")
+    _saved(browser)
+    assert browser.execute_script("return TMEditor.version();") == 1
+    # meanwhile the same annotation is changed on the server (another tab, a script through the API)
+    annotation_save(sentence=sentence, actor=me, version=1, mentions=[
+        {"id": "a", "type": "Condition", "fragments": [[10, 24]]},
+        {"id": "b", "type": "Drug", "fragments": [[38, 47]]},
+    ])
+    _drag(browser, "within", "years")
+    _keys(browser, "t")
+    dialog = WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "ed-conflict").is_displayed()
+                                              and b.find_element(By.ID, "ed-conflict"))
+    theirs, mine = (s.text for s in dialog.find_elements(By.CSS_SELECTOR, ".ed-diff section"))
+    assert "They added\nDrug tamoxifen" in theirs
+    assert "You added\nTemporal within 5 years" in mine
+    assert "You removed\nDrug tamoxifen" in mine  # their Drug is not in mine
+    assert screenshot("annotation-conflict").stat().st_size > 0
+    # nothing was overwritten: the server still has theirs, the page still has mine
+    assert _mentions(Annotation.objects.get(sentence=sentence, annotator=me)) == [
+        ("Condition", "ovarian cancer"), ("Drug", "tamoxifen")]
+    assert sorted(m["type"] for m in _state(browser)["mentions"]) == ["Condition", "Temporal"]
+    # take theirs, then Undo brings mine back; keep mine on the next conflict overwrites
+    browser.find_element(By.ID, "ed-take-theirs").click()
+    assert sorted(m["type"] for m in _state(browser)["mentions"]) == ["Condition", "Drug"]
+    browser.find_element(By.ID, "ed-undo").click()
+    _saved(browser)
+    assert _mentions(Annotation.objects.get(sentence=sentence, annotator=me)) == [
+        ("Condition", "ovarian cancer"), ("Temporal", "within 5 years")]
+    v = Annotation.objects.get(sentence=sentence, annotator=me).version
+    annotation_save(sentence=sentence, actor=me, version=v, mentions=[
+        {"id": "b", "type": "Drug", "fragments": [[38, 47]]}])
+    _drag(browser, "Breast", "Breast")
+    _keys(browser, "c")
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "ed-conflict").is_displayed())
+    browser.find_element(By.ID, "ed-keep-mine").click()
+    _saved(browser)
+    assert _mentions(Annotation.objects.get(sentence=sentence, annotator=me)) == [
+        ("Condition", "Breast"), ("Condition", "ovarian cancer"), ("Temporal", "within 5 years")]
+
+
+def test_keyboard_only_main_loop(browser, login, members, project, data):
+    me = members["annotator"]
+    login(me)
+    # next: the queue URL (no mouse from here on)
+    _open(browser, f"/projects/{project.pk}/annotate/")
+    assert f"/sentences/{data['sentences'][HBA1C].pk}/" in browser.current_url
+    # suggestions: Tab to the first one (after the text's mentions: none yet), Enter accepts it
+    _keys(browser, Keys.TAB)
+    assert "Suggested" in browser.find_element(By.ID, "ed-selected").text
+    _keys(browser, Keys.ENTER)
+    # a mention typed from the keyboard: "months" is word 6 (HbA1c > 7 % within 3 months) -> Temporal
+    _keys(browser, Keys.HOME)
+    _keys(browser, *([Keys.ARROW_RIGHT] * 4))  # within
+    _chord(browser, Keys.SHIFT, Keys.ARROW_RIGHT)
+    _chord(browser, Keys.SHIFT, Keys.ARROW_RIGHT)  # within 3 months
+    _keys(browser, "t")
+    # reject the remaining Temporal suggestion? it is the same words as ours, so it is already taken;
+    # accept everything else at once
+    _chord(browser, Keys.SHIFT, Keys.ENTER)
+    st = _state(browser)
+    assert sorted(m["type"] for m in st["mentions"]) == ["Measurement", "Temporal", "Value"]
+    assert [r["type"] for r in st["relations"]] == ["Has_value"]
+    # relate: Tab to HbA1c (the first mention), ">" , Tab to the tail "within 3 months", Enter, pick the type
+    _keys(browser, Keys.ESCAPE, Keys.ESCAPE)
+    _keys(browser, Keys.TAB)
+    assert "HbA1c" in browser.find_element(By.ID, "ed-selected").text
+    _keys(browser, ">")
+    _keys(browser, Keys.TAB, Keys.TAB)  # HbA1c -> > 7% -> within 3 months
+    _keys(browser, Keys.ENTER)
+    offered = browser.find_element(By.ID, "ed-relmenu").text
+    assert "Has_temporal" in offered and "Has_value" not in offered
+    _keys(browser, "1")
+    st = _state(browser)
+    assert sorted(r["type"] for r in st["relations"]) == ["Has_temporal", "Has_value"]
+    # help overlay
+    _keys(browser, "?")
+    assert browser.find_element(By.ID, "ed-help").is_displayed()
+    _keys(browser, Keys.ESCAPE)
+    assert not browser.find_element(By.ID, "ed-help").is_displayed()
+    # submit with Ctrl+Enter: the next sentence of the queue opens
+    _chord(browser, Keys.CONTROL, Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda b: f"/sentences/{data['sentences'][CANCER].pk}/" in b.current_url)
+    annotation = Annotation.objects.get(sentence=data["sentences"][HBA1C], annotator=me)
+    assert annotation.status == "submitted"
+    assert _mentions(annotation) == [("Measurement", "HbA1c"), ("Temporal", "within 3 months"), ("Value", "> 7%")]
+    assert sorted(r["type"] for r in annotation_state(annotation=annotation)["relations"]) == [
+        "Has_temporal", "Has_value"]
+    assert ("mention", 0, "accepted") in _decisions(me)
+
+
+def test_a_viewer_sees_gold_read_only_and_cannot_write(browser, login, members, project, data):
+    sentence = data["sentences"][BMI]
+    annotation_save(sentence=sentence, actor=members["curator"], gold=True, version=0, mentions=[
+        {"id": "1", "type": "Measurement", "fragments": [[0, 15]]},
+        {"id": "2", "type": "Value", "fragments": [[18, 26]]}], relations=[{"type": "Has_value", "head": "1", "tail": "2"}])
+    login(members["viewer"])
+    _open_sentence(browser, project, sentence)
+    assert "Read only" in browser.find_element(By.CLASS_NAME, "ed-readonly").text
+    assert not browser.find_elements(By.ID, "ed-submit") and not browser.find_elements(By.ID, "ed-undo")
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-del-mention]")
+    assert all(not b.is_enabled() for b in browser.find_elements(By.CSS_SELECTOR, "#ed-palette button"))
+    # the gold version is drawn (non-ASCII offsets land on the right characters)
+    labels = browser.find_element(By.ID, "ed-mentions").text
+    assert "Body mass index" in labels and "25 kg/m²" in labels
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#ed-over rect.bar")) == 2
+    _drag(browser, "Body", "index")
+    _keys(browser, "c")
+    assert len(_state(browser)["mentions"]) == 2
+    # and the server refuses a write even if the page were tricked into one
+    status = browser.execute_async_script("""
+        var done = arguments[1];
+        fetch(arguments[0], {method: 'PUT', credentials: 'same-origin', headers: {'Content-Type': 'application/json',
+          'X-CSRFToken': document.cookie.replace(/.*csrftoken=([^;]+).*/, '$1')},
+          body: JSON.stringify({version: 0, mentions: []})}).then(r => done(r.status));""",
+        f"/api/projects/{project.pk}/sentences/{sentence.pk}/annotation/")
+    assert status == 403
+    assert not Annotation.objects.filter(sentence=sentence, annotator=members["viewer"]).exists()
+
+
+def test_the_page_never_shows_another_annotators_work(browser, login, members, project, data):
+    annotation_save(sentence=data["sentences"][ADULTS], actor=members["curator"], version=0, mentions=[
+        {"id": "1", "type": "Value", "fragments": [[12, 20]]}])
+    login(members["annotator"])
+    _open_sentence(browser, project, data["sentences"][ADULTS])
+    assert _state(browser)["mentions"] == []
+    assert "18 to 75" not in browser.find_element(By.ID, "ed-mentions").text
