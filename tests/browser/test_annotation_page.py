@@ -200,8 +200,8 @@ def test_a_stale_save_shows_what_changed_and_keeps_the_users_work(browser, login
                                               and b.find_element(By.ID, "ed-conflict"))
     theirs, mine = (s.text for s in dialog.find_elements(By.CSS_SELECTOR, ".ed-diff section"))
     assert "They added\nDrug tamoxifen" in theirs
-    assert "You added\nTemporal within 5 years" in mine
-    assert "You removed\nDrug tamoxifen" in mine  # their Drug is not in mine
+    assert "Only in yours\nTemporal within 5 years" in mine
+    assert "Only on the server\nDrug tamoxifen" in mine
     assert screenshot("annotation-conflict").stat().st_size > 0
     # nothing was overwritten: the server still has theirs, the page still has mine
     assert _mentions(Annotation.objects.get(sentence=sentence, annotator=me)) == [

@@ -197,11 +197,27 @@
   function svgText(x, y, s, attrs) {
     return "<text x=\"" + x.toFixed(1) + "\" y=\"" + y.toFixed(1) + "\" " + (attrs || "") + ">" + esc(s) + "</text>";
   }
-  function fit(label, room) {  // a label cut to the room it has (about 6 px per character at 10 px)
-    var n = Math.floor(room / 6);
-    if (label.length <= n) return label;
-    if (n <= 1) return label.charAt(0);
-    return label.slice(0, n - 1) + "…";
+  // Label widths measured on a canvas with the labels' font (cached): a guess per character either wastes
+  // room or lets neighbouring labels collide.
+  var measureCtx = document.createElement("canvas").getContext("2d");
+  var measured = {};
+  function textWidth(s, font) {
+    var key = font + "|" + s;
+    if (!(key in measured)) {
+      measureCtx.font = font;
+      measured[key] = measureCtx.measureText(s).width;
+    }
+    return measured[key];
+  }
+  var LBL_FONT = "600 10px " + getComputedStyle(document.body).fontFamily;
+  var ARC_FONT = "600 11px " + getComputedStyle(document.body).fontFamily;
+  function fit(label, room, font) {  // the label, cut with an ellipsis to the room it has
+    if (textWidth(label, font) <= room) return label;
+    for (var n = label.length - 1; n > 1; n--) {
+      var cut = label.slice(0, n) + "…";
+      if (textWidth(cut, font) <= room) return cut;
+    }
+    return label.charAt(0);
   }
 
   function render(skipPanels) {
@@ -318,10 +334,13 @@
       }
       var lx = b.x + 1, ly = b.y + thick + 9;
       if (b.first) {
-        var label = fit(it.label, Math.max(b.room, 8));
+        var font = it.sugg ? "italic " + LBL_FONT : LBL_FONT;
+        var room = Math.max(b.room - 2, 8);
+        // A cramped suggestion keeps its type and drops its confidence first (the list shows it).
+        var label = it.sugg && textWidth(it.label, font) > room ? fit(it.type, room, font) : fit(it.label, room, font);
         o.push(svgText(lx, ly, label, 'class="lbl' + (it.sugg ? " sugg" : "") + (selected ? " sel" : "") + '" fill="' + dark + '"'));
       }
-      hits.push({ x: b.x, y: b.y - 2, w: Math.max(b.w, b.first ? Math.min(b.room, it.label.length * 6) : 0, 8), h: LANE_H, item: it.item });
+      hits.push({ x: b.x, y: b.y - 2, w: Math.max(b.w, b.first ? Math.min(b.room, textWidth(it.label, LBL_FONT)) : 0, 8), h: LANE_H, item: it.item });
     });
     // Discontinuous mentions: a dotted line joins consecutive fragments in the mention's lane.
     items.forEach(function (it) {
@@ -370,7 +389,7 @@
         ly = y1;
       }
       o.push('<path class="' + cls + '" d="' + d + '"' + marker + "/>");
-      var lw = a.type.length * 6.2 + 8;
+      var lw = textWidth(a.type, (a.sugg ? "italic " : "") + ARC_FONT) + 10;
       o.push('<rect class="arc-lbl-bg' + (selected ? " sel" : "") + '" x="' + (lx - lw / 2) + '" y="' + (ly - 7) + '" width="' + lw + '" height="14" rx="3"/>');
       o.push(svgText(lx, ly + 3.5, a.type, 'class="arc-lbl' + (a.sugg ? " sugg" : "") + '" text-anchor="middle"'));
       hits.push({ x: lx - lw / 2, y: ly - 7, w: lw, h: 14, item: a.item });
@@ -812,14 +831,14 @@
     });
     return { m: mi, r: ri };
   }
-  function changesHtml(from, to, who) {
+  function changesHtml(from, to, added, removed) {
     var d = L.diffStates(from, to);
     var a = contentIndex(from), b = contentIndex(to);
     var parts = [];
-    if (d.mentionsAdded.length) parts.push("<h4>" + who + " added</h4><ul class='add'>" + describe(d.mentionsAdded, b.m) + "</ul>");
-    if (d.mentionsRemoved.length) parts.push("<h4>" + who + " removed</h4><ul class='del'>" + describe(d.mentionsRemoved, a.m) + "</ul>");
-    if (d.relationsAdded.length) parts.push("<h4>Relations " + who.toLowerCase() + " added</h4><ul class='add'>" + describe(d.relationsAdded, b.r) + "</ul>");
-    if (d.relationsRemoved.length) parts.push("<h4>Relations " + who.toLowerCase() + " removed</h4><ul class='del'>" + describe(d.relationsRemoved, a.r) + "</ul>");
+    if (d.mentionsAdded.length) parts.push("<h4>" + added + "</h4><ul class='add'>" + describe(d.mentionsAdded, b.m) + "</ul>");
+    if (d.mentionsRemoved.length) parts.push("<h4>" + removed + "</h4><ul class='del'>" + describe(d.mentionsRemoved, a.m) + "</ul>");
+    if (d.relationsAdded.length) parts.push("<h4>Relations: " + added.toLowerCase() + "</h4><ul class='add'>" + describe(d.relationsAdded, b.r) + "</ul>");
+    if (d.relationsRemoved.length) parts.push("<h4>Relations: " + removed.toLowerCase() + "</h4><ul class='del'>" + describe(d.relationsRemoved, a.r) + "</ul>");
     return parts.join("") || "<p class='muted small'>No change to mentions or relations.</p>";
   }
   function showConflict(body) {
@@ -834,8 +853,8 @@
       '<h2 id="ed-conflict-title">This sentence changed on the server while you were editing</h2>' +
       "<p>" + esc((body && body.detail) || "") + (theirs ? " Their version " + theirs.version + (when ? " was saved at " + esc(when) : "") + "." : "") +
       " Your work is kept here; nothing has been overwritten.</p>" +
-      '<div class="ed-diff"><section><h3>On the server (theirs), since you opened it</h3>' + changesHtml(base, theirs || {}, "They") + "</section>" +
-      "<section><h3>Yours, against the server's version</h3>" + changesHtml(theirs || {}, mine, "You") + "</section></div>" +
+      '<div class="ed-diff"><section><h3>On the server (theirs), since you opened it</h3>' + changesHtml(base, theirs || {}, "They added", "They removed") + "</section>" +
+      "<section><h3>Yours, compared with the server's</h3>" + changesHtml(theirs || {}, mine, "Only in yours", "Only on the server") + "</section></div>" +
       '<div class="btns"><button type="button" class="btn primary" id="ed-keep-mine">Keep mine (overwrite theirs)</button>' +
       '<button type="button" class="btn" id="ed-take-theirs">Take theirs (yours stays one Undo away)</button></div></div>';
     el.hidden = false;
