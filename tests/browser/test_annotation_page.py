@@ -312,3 +312,21 @@ def test_the_page_never_shows_another_annotators_work(browser, login, members, p
     _open_sentence(browser, project, data["sentences"][ADULTS])
     assert _state(browser)["mentions"] == []
     assert "18 to 75" not in browser.find_element(By.ID, "ed-mentions").text
+
+
+def test_offsets_are_code_points_across_astral_characters_and_crlf(browser, login, members, project, data):
+    sentence = data["sentences"][ADULTS]
+    sentence.text = "Adults 😀 aged\r\n18 to 75 years (Ünal ≥ 2) ok"
+    sentence.save()
+    login(members["annotator"])
+    _open_sentence(browser, project, sentence)
+    _drag(browser, "18", "years")
+    _keys(browser, "v")
+    _drag(browser, "ok", "ok")
+    _keys(browser, "c")
+    _saved(browser)
+    annotation = Annotation.objects.get(sentence=sentence, annotator=members["annotator"])
+    text = sentence.text
+    frags = sorted(m["fragments"][0] for m in annotation_state(annotation=annotation)["mentions"])
+    assert frags == [[text.index("18"), text.index("years") + 5], [text.index("ok"), len(text)]]
+    assert _mentions(annotation) == [("Condition", "ok"), ("Value", "18 to 75 years")]
