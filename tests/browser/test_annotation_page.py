@@ -330,3 +330,53 @@ def test_offsets_are_code_points_across_astral_characters_and_crlf(browser, logi
     frags = sorted(m["fragments"][0] for m in annotation_state(annotation=annotation)["mentions"])
     assert frags == [[text.index("18"), text.index("years") + 5], [text.index("ok"), len(text)]]
     assert _mentions(annotation) == [("Condition", "ok"), ("Value", "18 to 75 years")]
+
+
+DENSE = ("Type 2 diabetes mellitus with HbA1c ≥ 7.5% within 3 months; breast or ovarian cancer treated with "
+         "tamoxifen; eGFR < 45 mL/min/1.73 m² at screening; prior exposure to anti-PD-1 antibodies in the last "
+         "6 months")
+
+
+def _span(word, nth=0):
+    start = -1
+    for _ in range(nth + 1):
+        start = DENSE.index(word, start + 1)
+    return [start, start + len(word)]
+
+
+def test_a_dense_criterion_stays_legible(browser, login, members, project, data, screenshot):
+    sentence = data["sentences"][CANCER]
+    sentence.text = DENSE
+    sentence.save()
+    m = {
+        "dm": ("Condition", [_span("Type 2 diabetes mellitus")]), "d": ("Condition", [_span("diabetes mellitus")]),
+        "hb": ("Measurement", [_span("HbA1c")]), "v1": ("Value", [_span("≥ 7.5%")]),
+        "t1": ("Temporal", [_span("within 3 months")]),
+        "bc": ("Condition", [_span("breast"), _span("cancer")]), "oc": ("Condition", [_span("ovarian cancer")]),
+        "tam": ("Drug", [_span("tamoxifen")]), "egfr": ("Measurement", [_span("eGFR")]),
+        "v2": ("Value", [_span("< 45 mL/min/1.73 m²")]), "t2": ("Temporal", [_span("at screening")]),
+        "pd1": ("Drug", [_span("anti-PD-1 antibodies")]), "pd": ("Drug", [_span("anti-PD-1")]),
+        "t3": ("Temporal", [_span("in the last 6 months")]),
+    }
+    annotation_save(sentence=sentence, actor=members["annotator"], version=0,
+                    mentions=[{"id": k, "type": t, "fragments": f} for k, (t, f) in m.items()],
+                    relations=[{"type": "Has_value", "head": "hb", "tail": "v1"},
+                               {"type": "Has_temporal", "head": "hb", "tail": "t1"},
+                               {"type": "Has_value", "head": "egfr", "tail": "v2"},
+                               {"type": "Has_temporal", "head": "egfr", "tail": "t2"},
+                               {"type": "AND", "head": "bc", "tail": "oc"},
+                               {"type": "Has_temporal", "head": "pd1", "tail": "t3"},
+                               {"type": "Has_temporal", "head": "dm", "tail": "t3"}])
+    login(members["annotator"])
+    _open_sentence(browser, project, sentence)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#ed-over path.arc")) == 7
+    # no two mention labels overlap, no two relation labels overlap
+    for selector in ("#ed-over text.lbl", "#ed-over rect.arc-lbl-bg"):
+        boxes = browser.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => { var b = e.getBBox(); "
+            "return [b.x, b.y, b.x + b.width, b.y + b.height]; });", selector)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not (a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5), (
+                    selector, a, b)
+    assert screenshot("annotation-dense").stat().st_size > 0

@@ -387,12 +387,15 @@
           " M" + sx + " " + y2 + " L" + tp.x + " " + y2 + " L" + tp.x + " " + (tp.y - 3);
         lx = (hp.x + ex) / 2;
         ly = y1;
+        var tail = { x: (sx + tp.x) / 2, y: y2 };  // the tail's half is labelled too
       }
       o.push('<path class="' + cls + '" d="' + d + '"' + marker + "/>");
       var lw = textWidth(a.type, (a.sugg ? "italic " : "") + ARC_FONT) + 10;
-      o.push('<rect class="arc-lbl-bg' + (selected ? " sel" : "") + '" x="' + (lx - lw / 2) + '" y="' + (ly - 7) + '" width="' + lw + '" height="14" rx="3"/>');
-      o.push(svgText(lx, ly + 3.5, a.type, 'class="arc-lbl' + (a.sugg ? " sugg" : "") + '" text-anchor="middle"'));
-      hits.push({ x: lx - lw / 2, y: ly - 7, w: lw, h: 14, item: a.item });
+      [{ x: lx, y: ly }].concat(same ? [] : [tail]).forEach(function (at) {
+        o.push('<rect class="arc-lbl-bg' + (selected ? " sel" : "") + '" x="' + (at.x - lw / 2) + '" y="' + (at.y - 7) + '" width="' + lw + '" height="14" rx="3"/>');
+        o.push(svgText(at.x, at.y + 3.5, a.type, 'class="arc-lbl' + (a.sugg ? " sugg" : "") + '" text-anchor="middle"'));
+        hits.push({ x: at.x - lw / 2, y: at.y - 7, w: lw, h: 14, item: a.item });
+      });
     });
 
     under.setAttribute("viewBox", "0 0 " + W + " " + H);
