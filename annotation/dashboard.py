@@ -23,7 +23,6 @@ from annotation.models import (
     Relation,
     Sentence,
     SentencePrediction,
-    SuggestionKind,
 )
 
 GOLD = "(gold)"  # a layer name no username can take (Django usernames have no parentheses)
@@ -114,7 +113,7 @@ def suggestion_rates(*, project: Project) -> list[dict[str, Any]]:
     :mod:`annotation.monitoring` (human versions saved after the suggestion was made)."""
     counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     decided: set[tuple[int, int]] = set()
-    for row in selectors.suggestion_decision_rows(project=project, kind=SuggestionKind.MENTION):
+    for row in selectors.suggestion_decision_rows(project=project, kind="mention"):
         decided.add((row["sentence_id"], row["model_version_id"]))
         counts[(row["model_version__number"], row["label"])][row["decision"]] += 1
         counts[(row["model_version__number"], "(all types)")][row["decision"]] += 1

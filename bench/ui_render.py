@@ -69,7 +69,8 @@ def generate(n_criteria: int = 60, n_mentions: int = 400) -> list[dict]:
     clause = 0
     for i in range(n_criteria):
         want = n_mentions // n_criteria + (1 if i < n_mentions % n_criteria else 0)
-        text, mentions = "", []
+        text = ""
+        mentions: list[dict] = []
         while len(mentions) < want:
             body, ms = CLAUSES[clause % len(CLAUSES)]
             clause += 1
@@ -81,9 +82,9 @@ def generate(n_criteria: int = 60, n_mentions: int = 400) -> list[dict]:
                 mentions.append({"id": str(len(mentions) + 1), "type": t,
                                  "fragments": [[offset + s, offset + e] for s, e in frags]})
         text = text[0].upper() + text[1:]
-        relations = []
+        relations: list[dict] = []
         for m in mentions:
-            target = RELS.get(m["type"])
+            target = RELS.get(str(m["type"]))
             if not target:
                 continue
             tail = next((o for o in mentions if o["type"] == target[0] and o["fragments"][0][0] > m["fragments"][0][0]),
@@ -204,7 +205,7 @@ def main() -> None:
                 WebDriverWait(driver, 15).until(
                     lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-editor-ready"))
                 first.append(driver.execute_script("return TMEditor.firstRender;"))
-                ready.append(float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-editor-ready")))
+                ready.append(float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-editor-ready") or "nan"))
                 nav = driver.execute_script("var n = performance.getEntriesByType('navigation')[0];"
                                             "return [n.responseEnd, n.domContentLoadedEventEnd];")
                 server_ms.append(nav[0])

@@ -13,7 +13,6 @@ from annotation.models import (
     Sentence,
     SentencePrediction,
     SuggestionDecision,
-    SuggestionKind,
     SuggestionOutcome,
 )
 
@@ -35,11 +34,11 @@ def suggestion_decide(
         raise InvalidInput(f"Model version {model_version.number} made no prediction for this sentence.")
     if not decisions:
         raise InvalidInput("No decisions given.")
-    lists = {SuggestionKind.MENTION: pred.mentions or [], SuggestionKind.RELATION: pred.relations or []}
+    lists: dict[str, list[dict[str, Any]]] = {"mention": pred.mentions or [], "relation": pred.relations or []}
     rows: dict[tuple[str, int], tuple[dict[str, Any], str]] = {}
     for i, d in enumerate(decisions):
         where = f"decisions[{i}]"
-        kind, index, decision = d.get("kind"), d.get("index"), d.get("decision")
+        kind, index, decision = str(d.get("kind")), d.get("index"), str(d.get("decision"))
         if kind not in lists:
             raise InvalidInput(f"{where}: kind must be mention or relation, not {kind!r}.")
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(lists[kind]):

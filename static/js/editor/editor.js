@@ -967,6 +967,7 @@
     var a = offsetOf(r.startContainer, r.startOffset), b = offsetOf(r.endContainer, r.endOffset);
     if (a === null || b === null) return;
     if (!r.collapsed) {
+      if (RO) return;  // a viewer may select text to copy it; it never becomes a mention
       var span = trim(Math.min(a, b), Math.max(a, b));
       s.removeAllRanges();
       if (!span) return;
