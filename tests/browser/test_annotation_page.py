@@ -48,8 +48,13 @@ def _state(browser):
 
 
 def _saved(browser):
-    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !TMEditor.dirty();")
+    """Wait until the page has nothing unsaved and no request in flight (then the database may be read)."""
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return TMEditor.idle();")
                                      and "saved" in b.find_element(By.ID, "ed-status").text)
+
+
+def _idle(browser):
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return TMEditor.idle();"))
 
 
 def _mentions(annotation):
@@ -145,12 +150,12 @@ def test_suggestions_accepted_and_rejected_one_by_one_and_all_at_once(browser, l
     assert screenshot("annotation-suggestions").stat().st_size > 0
     browser.find_element(By.CSS_SELECTOR, '[data-accept="sm:0"]').click()   # Measurement HbA1c
     browser.find_element(By.CSS_SELECTOR, '[data-reject="sm:2"]').click()   # Temporal
-    WebDriverWait(browser, 10).until(lambda b: len(_decisions(members["annotator"])) == 2)
+    _idle(browser)
     assert _decisions(members["annotator"]) == [("mention", 0, "accepted"), ("mention", 2, "rejected")]
     assert [m["type"] for m in _state(browser)["mentions"]] == ["Measurement"]
     # what is left (the Value and the relation) goes in one step
     browser.find_element(By.ID, "ed-accept-all").click()
-    WebDriverWait(browser, 10).until(lambda b: len(_decisions(members["annotator"])) == 4)
+    _idle(browser)
     assert _decisions(members["annotator"]) == [("mention", 0, "accepted"), ("mention", 1, "accepted"),
                                                 ("mention", 2, "rejected"), ("relation", 0, "accepted")]
     _saved(browser)

@@ -755,7 +755,9 @@
   // ---- saving ------------------------------------------------------------------------------------------
   var csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value ||
     (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  var inFlight = 0;  // requests not answered yet (tests and the bench wait for 0)
   function api(method, url, body, extra) {
+    inFlight++;
     return fetch(url, Object.assign({
       method: method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
@@ -764,9 +766,10 @@
       return r.text().then(function (t) {
         var parsed = null;
         try { parsed = t ? JSON.parse(t) : null; } catch (e) { parsed = { detail: t.slice(0, 200) }; }
+        inFlight--;
         return { status: r.status, body: parsed };
       });
-    }, function () { return { status: 0, body: null }; });
+    }, function () { inFlight--; return { status: 0, body: null }; });
   }
 
   var saveTimer = null, saving = null, changeSeq = 0, dirty = false, conflict = null;
@@ -1183,6 +1186,7 @@
     version: function () { return version; },
     decisions: function () { return copy(decisions); },
     dirty: function () { return dirty; },
+    idle: function () { return !dirty && inFlight === 0; },
     save: save,
     render: render,
     renderTimes: renderTimes,
