@@ -385,3 +385,20 @@ def test_a_dense_criterion_stays_legible(browser, login, members, project, data,
                 assert not (a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5), (
                     selector, a, b)
     assert screenshot("annotation-dense").stat().st_size > 0
+
+
+def test_reject_all_records_every_pending_suggestion(browser, login, members, project, data):
+    login(members["curator"])
+    _open_sentence(browser, project, data["sentences"][HBA1C])
+    _chord(browser, Keys.SHIFT, Keys.DELETE)
+    _idle(browser)
+    assert _decisions(members["curator"]) == [("mention", 0, "rejected"), ("mention", 1, "rejected"),
+                                              ("mention", 2, "rejected"), ("relation", 0, "rejected")]
+    assert not browser.find_elements(By.CSS_SELECTOR, "#ed-over .sugg")
+    assert _state(browser)["mentions"] == []
+    # undo brings the suggestions back on the page; deciding again replaces the recorded decision
+    browser.find_element(By.ID, "ed-undo").click()
+    browser.find_element(By.CSS_SELECTOR, '[data-accept="sm:1"]').click()
+    _idle(browser)
+    assert ("mention", 1, "accepted") in _decisions(members["curator"])
+    assert SuggestionDecision.objects.filter(user=members["curator"]).count() == 4
