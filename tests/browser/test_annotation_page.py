@@ -127,7 +127,7 @@ def test_mentions_nested_discontinuous_and_a_relation_with_the_mouse(browser, lo
     _chord(browser, Keys.CONTROL, Keys.SHIFT, "z")
     _saved(browser)
     assert Annotation.objects.get(pk=annotation.pk).relations.count() == 1
-    browser.find_element(By.CSS_SELECTOR, "#ed-text").click()
+    _token(browser, "ovarian").click()  # the screenshot shows a selected mention and its panel
     assert screenshot("annotation-page").stat().st_size > 0
 
 
@@ -177,6 +177,9 @@ def test_submit_lands_on_the_next_queued_sentence_and_skip_moves_on(browser, log
     WebDriverWait(browser, 10).until(lambda b: f"/sentences/{data['sentences'][CANCER].pk}/" in b.current_url)
     annotation = Annotation.objects.get(sentence=data["sentences"][HBA1C], annotator=members["annotator"])
     assert annotation.status == "submitted" and _mentions(annotation) == [("Measurement", "HbA1c")]
+    # suggestions left undecided get the decision the submitted annotation implies
+    assert _decisions(members["annotator"]) == [("mention", 0, "accepted"), ("mention", 1, "rejected"),
+                                                ("mention", 2, "rejected"), ("relation", 0, "rejected")]
     # skip: CANCER is put aside, BMI (next by score) comes, then ADULTS
     WebDriverWait(browser, 15).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-editor-ready"))
     browser.find_element(By.ID, "ed-skip").click()
@@ -231,7 +234,7 @@ def test_a_stale_save_shows_what_changed_and_keeps_the_users_work(browser, login
         ("Condition", "Breast"), ("Condition", "ovarian cancer"), ("Temporal", "within 5 years")]
 
 
-def test_keyboard_only_main_loop(browser, login, members, project, data):
+def test_keyboard_only_main_loop(browser, login, members, project, data, screenshot):
     me = members["annotator"]
     login(me)
     # next: the queue URL (no mouse from here on)
@@ -262,6 +265,7 @@ def test_keyboard_only_main_loop(browser, login, members, project, data):
     _keys(browser, Keys.ENTER)
     offered = browser.find_element(By.ID, "ed-relmenu").text
     assert "Has_temporal" in offered and "Has_value" not in offered
+    screenshot("annotation-keyboard-relate")
     _keys(browser, "1")
     st = _state(browser)
     assert sorted(r["type"] for r in st["relations"]) == ["Has_temporal", "Has_value"]
@@ -278,7 +282,9 @@ def test_keyboard_only_main_loop(browser, login, members, project, data):
     assert _mentions(annotation) == [("Measurement", "HbA1c"), ("Temporal", "within 3 months"), ("Value", "> 7%")]
     assert sorted(r["type"] for r in annotation_state(annotation=annotation)["relations"]) == [
         "Has_temporal", "Has_value"]
-    assert ("mention", 0, "accepted") in _decisions(me)
+    # the Temporal typed by hand equals the third suggestion: submitting records it as accepted
+    assert _decisions(me) == [("mention", 0, "accepted"), ("mention", 1, "accepted"), ("mention", 2, "accepted"),
+                              ("relation", 0, "accepted")]
 
 
 def test_a_viewer_sees_gold_read_only_and_cannot_write(browser, login, members, project, data):

@@ -893,6 +893,26 @@
 
   // ---- submit and skip ---------------------------------------------------------------------------------
   var leaving = false;
+  // At submit, a suggestion nobody decided on gets the decision the submitted annotation implies: accepted
+  // when it holds the same item (typed by hand, say), rejected when it does not.
+  function implicitDecisions() {
+    var out = [];
+    (sugg.mentions || []).forEach(function (m, i) {
+      if (decisions.mention[i] || !types[m.type]) return;
+      decisions.mention[i] = findMention(m.type, m.fragments) ? "accepted" : "rejected";
+      out.push({ kind: "mention", index: i, decision: decisions.mention[i] });
+    });
+    (sugg.relations || []).forEach(function (r, i) {
+      if (decisions.relation[i]) return;
+      var h = endpointOf(r.head), t = endpointOf(r.tail);
+      decisions.relation[i] = h && t && relExists(r.type, h.id, t.id) ? "accepted" : "rejected";
+      out.push({ kind: "relation", index: i, decision: decisions.relation[i] });
+    });
+    if (!out.length || !sugg.model_version) return Promise.resolve(true);
+    return api("POST", data.urls.decisions, { model_version: sugg.model_version, decisions: out }).then(function (res) {
+      return res.status === 200;
+    });
+  }
   function submit() {
     if (RO || conflict) return;
     setStatus("Submitting…", "dirty");
@@ -900,7 +920,9 @@
     ready.then(function (ok) {
       if (!ok && version !== 0) return;
       if (!ok && dirty) return;
-      return api("POST", data.urls.submit, { version: version }).then(function (res) {
+      return implicitDecisions().then(function () {
+        return api("POST", data.urls.submit, { version: version });
+      }).then(function (res) {
         if (res.status === 200) {
           leaving = true;
           setStatus("Submitted · opening the next sentence…", "ok");
