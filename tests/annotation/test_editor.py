@@ -135,6 +135,12 @@ def test_page_roles(web, project, data, who, status, read_only):
         assert "css/editor.css" in html and "js/editor/editor.js" in html and "cdn" not in html.lower()
 
 
+def test_project_page_links_the_queue_for_those_who_annotate(web, project, data):
+    link = reverse("annotate-next", args=[project.pk])
+    assert link in web("annotator").get(reverse("project-detail", args=[project.pk])).content.decode()
+    assert link not in web("viewer").get(reverse("project-detail", args=[project.pk])).content.decode()
+
+
 def test_a_sentence_of_another_project_is_404(web, members, project, data):
     from annotation.services import project_create
 

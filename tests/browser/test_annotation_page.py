@@ -272,6 +272,7 @@ def test_keyboard_only_main_loop(browser, login, members, project, data, screens
     # help overlay
     _keys(browser, "?")
     assert browser.find_element(By.ID, "ed-help").is_displayed()
+    screenshot("annotation-help")
     _keys(browser, Keys.ESCAPE)
     assert not browser.find_element(By.ID, "ed-help").is_displayed()
     # submit with Ctrl+Enter: the next sentence of the queue opens

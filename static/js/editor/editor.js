@@ -401,7 +401,7 @@
     under.setAttribute("viewBox", "0 0 " + W + " " + H);
     under.innerHTML = u.join("");
     over.setAttribute("viewBox", "0 0 " + W + " " + H);
-    over.innerHTML = '<defs><marker id="ed-arrow" viewBox="0 0 8 8" refX="4" refY="7" markerWidth="7" markerHeight="7" orient="auto">' +
+    over.innerHTML = '<defs><marker id="ed-arrow" viewBox="0 0 8 8" refX="4" refY="7" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto">' +
       '<path d="M0 0 L4 8 L8 0 z" fill="#475467" transform="rotate(-90 4 4)"/></marker></defs>' + o.join("");
     if (skipPanels !== true) renderPanels(pm, pr);
     var dt = performance.now() - t0;
@@ -1006,6 +1006,7 @@
       return;
     }
     // A click: select the innermost mention under the word; clicking again walks outwards.
+    if (!tokens.length) return;
     var ti = firstToken(Math.min(a, cps.length - 1));
     var tok = tokens[ti];
     if (tok.kind === "ws") return;
@@ -1186,12 +1187,20 @@
   textEl.addEventListener("focus", function () { if (caret === null && words.length) caret = 0; render(true); });
   textEl.addEventListener("blur", function () { render(true); });
 
+  // Leaving with unsaved work: save now and ask the browser to confirm (if the user stays, that save's answer
+  // updates the version as usual). If the page really goes, a keepalive request carries the work out; its
+  // answer is never read, so it is only sent from pagehide, when nobody stays to edit on a stale version.
   window.addEventListener("beforeunload", function (ev) {
-    if (dirty && !leaving && !RO) {
-      // Best effort: save on the way out, and ask the browser to hold the page.
+    if (dirty && !leaving && !RO && !conflict) {
+      save();
+      ev.preventDefault();
+      ev.returnValue = "";
+    }
+  });
+  window.addEventListener("pagehide", function () {
+    if (dirty && !leaving && !RO && !conflict) {
       fetch(data.urls.save, { method: "PUT", keepalive: true, credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(payload()) });
-      ev.preventDefault();
     }
   });
   var resizeTimer = null;
