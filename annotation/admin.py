@@ -48,3 +48,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "project"]
     readonly_fields = ["progress", "heartbeat_at", "metrics", "comparison", "artifact_path", "artifact_sha256",
                        "train_fingerprint", "error"]
+
+
+@admin.register(models.SuggestionDecision)
+class SuggestionDecisionAdmin(admin.ModelAdmin):
+    list_display = ["sentence", "model_version", "user", "kind", "index", "label", "decision", "decided_at"]
+    list_filter = ["decision", "kind"]
+    raw_id_fields = ["sentence", "model_version", "user"]

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q
 
-from annotation import agreement, monitoring
+from annotation import agreement, monitoring, selectors
 from annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -105,21 +105,31 @@ def _human_mentions(annotation_ids: list[int]) -> dict[int, list[tuple[str, list
 
 
 def suggestion_rates(*, project: Project) -> list[dict[str, Any]]:
-    """Accept / edit / reject counts and shares of model suggestions per version and suggested type, by the
-    rule in :mod:`annotation.monitoring` (human versions saved after the suggestion was made)."""
+    """Accept / edit / reject counts and shares of model suggestions per version and suggested type.
+
+    Where an annotator decided on a sentence's suggestions on the annotation page, those recorded decisions
+    count (one per user and suggested mention: accepted or rejected). Sentences without recorded decisions
+    (annotated before the page recorded them, or imported) fall back to the rule in
+    :mod:`annotation.monitoring` (human versions saved after the suggestion was made)."""
+    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    decided: set[tuple[int, int]] = set()
+    for row in selectors.suggestion_decision_rows(project=project, kind="mention"):
+        decided.add((row["sentence_id"], row["model_version_id"]))
+        counts[(row["model_version__number"], row["label"])][row["decision"]] += 1
+        counts[(row["model_version__number"], "(all types)")][row["decision"]] += 1
     human = Annotation.objects.filter(sentence__project=project).exclude(status=AnnotationStatus.DRAFT)
-    preds = list(
-        SentencePrediction.objects.filter(sentence__project=project)
+    preds = [
+        p for p in SentencePrediction.objects.filter(sentence__project=project)
         .filter(Exists(human.filter(sentence=OuterRef("sentence"), updated_at__gte=OuterRef("created_at"))))
-        .values("sentence_id", "model_version__number", "mentions", "created_at")
-    )
+        .values("sentence_id", "model_version_id", "model_version__number", "mentions", "created_at")
+        if (p["sentence_id"], p["model_version_id"]) not in decided
+    ]
     sentence_ids = {p["sentence_id"] for p in preds}
     anns = list(human.filter(sentence_id__in=sentence_ids).values("id", "sentence_id", "updated_at"))
     by_sentence: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for a in anns:
         by_sentence[a["sentence_id"]].append(a)
     mentions = _human_mentions([a["id"] for a in anns])
-    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for p in preds:
         for a in by_sentence[p["sentence_id"]]:
             if a["updated_at"] < p["created_at"]:

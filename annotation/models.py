@@ -476,3 +476,43 @@ class CorpusExport(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class SuggestionKind(models.TextChoices):
+    MENTION = "mention", "Mention"
+    RELATION = "relation", "Relation"
+
+
+class SuggestionOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class SuggestionDecision(models.Model):
+    """One user's latest decision on one item of a model version's prediction for a sentence.
+
+    ``index`` points into ``SentencePrediction.mentions`` (or ``relations``) of that version; ``item`` is a
+    copy of the predicted item as it was shown (type, fragments or head/tail, confidence), so the record
+    survives a re-prediction. Deciding again replaces the earlier decision.
+    """
+
+    sentence = models.ForeignKey(Sentence, on_delete=models.CASCADE, related_name="suggestion_decisions")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="suggestion_decisions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suggestion_decisions")
+    kind = models.CharField(max_length=16, choices=SuggestionKind.choices)
+    index = models.PositiveIntegerField()
+    label = models.CharField(max_length=100, help_text="The suggested entity or relation type.")
+    item = models.JSONField(default=dict)
+    decision = models.CharField(max_length=16, choices=SuggestionOutcome.choices)
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sentence_id", "kind", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["sentence", "model_version", "user", "kind", "index"],
+                                    name="suggestion_decision_once"),
+        ]
+        indexes = [models.Index(fields=["model_version", "decision"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.decision} {self.kind} {self.index} of {self.sentence_id} (v{self.model_version_id})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,6 +20,7 @@ from annotation.models import (
     Role,
     Sentence,
     SentencePrediction,
+    SuggestionDecision,
 )
 
 
@@ -141,19 +143,21 @@ def _next_ranked(*, project: Project, candidates: QuerySet[Sentence]) -> Sentenc
     return pred.sentence if pred is not None else None
 
 
-def next_sentence_for(*, project: Project, user: AbstractBaseUser, seed: int | None = None) -> Sentence | None:
+def next_sentence_for(
+    *, project: Project, user: AbstractBaseUser, seed: int | None = None, exclude: Collection[int] = (),
+) -> Sentence | None:
     """The next sentence of the user's queue: an unfinished draft of theirs first, then the
     project's strategy. Strategies that rank by model uncertainty fall back to document order
-    while no model has scored the sentences."""
+    while no model has scored the sentences. ``exclude``: sentence ids the user skipped for now."""
     draft = (
         Sentence.objects.filter(project=project, annotations__annotator=user,
                                 annotations__status=AnnotationStatus.DRAFT)
-        .select_related("document").order_by("pk").first()
+        .exclude(pk__in=list(exclude)).select_related("document").order_by("pk").first()
     )
     if draft is not None:
         return draft
     # Sentences are created in document order, so primary-key order is document order.
-    qs = queue_candidates(project=project, user=user).order_by("pk")
+    qs = queue_candidates(project=project, user=user).exclude(pk__in=list(exclude)).order_by("pk")
     if project.queue_strategy not in (QueueStrategy.SEQUENTIAL, QueueStrategy.RANDOM):
         ranked = _next_ranked(project=project, candidates=qs)
         if ranked is not None:
@@ -182,3 +186,33 @@ def sentence_suggestions(*, sentence: Sentence) -> dict[str, Any]:
                 "uncertainty": {}, "score": None}
     return {"sentence": sentence.pk, "model_version": pred.model_version.number, "mentions": pred.mentions,
             "relations": pred.relations, "uncertainty": pred.uncertainty, "score": pred.score}
+
+
+def suggestion_decisions_of(*, sentence: Sentence, user: AbstractBaseUser, model_version_id: int) -> dict[str, Any]:
+    """The user's recorded decisions on one version's suggestions for a sentence:
+    ``{"mention": {index: decision}, "relation": {index: decision}}``."""
+    out: dict[str, Any] = {"mention": {}, "relation": {}}
+    for kind, index, decision in SuggestionDecision.objects.filter(
+            sentence=sentence, user=user, model_version_id=model_version_id).values_list("kind", "index", "decision"):
+        out[kind][index] = decision
+    return out
+
+
+def suggestion_decision_rows(*, project: Project, kind: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded suggestion decision of the project as plain rows (for the dashboard)."""
+    qs = SuggestionDecision.objects.filter(sentence__project=project)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs.values("sentence_id", "model_version_id", "model_version__number", "user_id", "kind", "index",
+                          "label", "decision"))
+
+
+def suggestion_decision_counts(*, project: Project) -> list[dict[str, Any]]:
+    """Recorded decisions counted per model version, kind and suggested type."""
+    rows = (SuggestionDecision.objects.filter(sentence__project=project)
+            .values("model_version__number", "kind", "label")
+            .annotate(accepted=Count("pk", filter=Q(decision="accepted")),
+                      rejected=Count("pk", filter=Q(decision="rejected")))
+            .order_by("model_version__number", "kind", "label"))
+    return [{"version": r["model_version__number"], "kind": r["kind"], "type": r["label"],
+             "accepted": r["accepted"], "rejected": r["rejected"]} for r in rows]

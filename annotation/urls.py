@@ -20,3 +20,11 @@ urlpatterns = [
     path(P + "dashboard/", views.project_dashboard, name="project-dashboard"),
     path(P + "dashboard/webhook/", views.dashboard_webhook, name="dashboard-webhook"),
 ]
+
+from . import views_editor  # noqa: E402  (the annotation page; kept apart from the data-manager views)
+
+urlpatterns += [
+    path(P + "annotate/", views_editor.annotate_next, name="annotate-next"),
+    path(P + "sentences/<int:sentence_id>/annotate/", views_editor.annotate_sentence, name="annotate-sentence"),
+    path(P + "sentences/<int:sentence_id>/skip/", views_editor.annotate_skip, name="annotate-skip"),
+]

@@ -206,3 +206,19 @@ class SuggestionOutput(serializers.Serializer):
     relations = serializers.ListField(child=serializers.DictField())
     uncertainty = serializers.DictField()
     score = serializers.FloatField(allow_null=True)
+
+
+class SuggestionDecisionItem(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["mention", "relation"])
+    index = serializers.IntegerField(min_value=0)
+    decision = serializers.ChoiceField(choices=["accepted", "rejected"])
+
+
+class SuggestionDecisionInput(serializers.Serializer):
+    model_version = serializers.IntegerField(min_value=1, help_text="The version's number, as suggestions/ gives it.")
+    decisions = SuggestionDecisionItem(many=True, min_length=1)
+
+
+class SuggestionDecisionOutput(serializers.Serializer):
+    model_version = serializers.IntegerField()
+    decisions = serializers.DictField(help_text='{"mention": {index: decision}, "relation": {index: decision}}')

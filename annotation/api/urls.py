@@ -25,4 +25,6 @@ urlpatterns = [
     path(P + "models/", v.ModelVersionListApi.as_view(), name="api-model-list"),
     path(P + "models/<int:version_id>/promote/", v.ModelVersionPromoteApi.as_view(), name="api-model-promote"),
     path(P + "sentences/<int:sentence_id>/suggestions/", v.SuggestionsApi.as_view(), name="api-suggestions"),
+    path(P + "sentences/<int:sentence_id>/suggestions/decisions/", v.SuggestionDecisionApi.as_view(),
+         name="api-suggestion-decisions"),
 ]

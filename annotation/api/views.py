@@ -330,3 +330,22 @@ class SuggestionsApi(ProjectApiBase):
     def get(self, request: Request, project_id: int, sentence_id: int) -> Response:
         sentence = _sentence(self.project, sentence_id)
         return Response(selectors.sentence_suggestions(sentence=sentence))
+
+
+class SuggestionDecisionApi(ProjectApiBase):
+    """Record the requesting user's accept/reject decisions on the model's suggestions for a sentence."""
+
+    roles = WRITE_OWN
+
+    @extend_schema(request=s.SuggestionDecisionInput, responses=s.SuggestionDecisionOutput)
+    def post(self, request: Request, project_id: int, sentence_id: int) -> Response:
+        sentence = _sentence(self.project, sentence_id)
+        data = s.SuggestionDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = ModelVersion.objects.filter(project=self.project, number=data.validated_data["model_version"]).first()
+        if version is None:
+            raise InvalidInput(f"No model version {data.validated_data['model_version']} in this project.")
+        services.suggestion_decide(sentence=sentence, actor=request.user, model_version=version,
+                                   decisions=[dict(d) for d in data.validated_data["decisions"]])
+        decisions = selectors.suggestion_decisions_of(sentence=sentence, user=request.user, model_version_id=version.pk)
+        return Response({"model_version": version.number, "decisions": decisions})

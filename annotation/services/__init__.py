@@ -14,6 +14,7 @@ from .models import (
     version_promote,
 )
 from .projects import membership_set, project_create, schema_apply, schema_as_dict
+from .suggestions import suggestion_decide
 
 __all__ = [
     "alert_record_decision",
@@ -39,6 +40,7 @@ __all__ = [
     "schema_apply",
     "schema_as_dict",
     "stale_trainings_fail",
+    "suggestion_decide",
     "training_request",
     "training_run",
     "version_promote",

@@ -24,7 +24,7 @@ def remove_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0006_monitoring"),
+        ("annotation", "0007_suggestion_decision"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
