@@ -20,3 +20,15 @@ urlpatterns = [
     path(P + "dashboard/", views.project_dashboard, name="project-dashboard"),
     path(P + "dashboard/webhook/", views.dashboard_webhook, name="dashboard-webhook"),
 ]
+
+# Review / adjudication (curators) and settings pages (admins).
+from . import views_review, views_settings  # noqa: E402
+
+urlpatterns += [
+    path(P + "review/", views_review.review_list, name="review-list"),
+    path(P + "sentences/<int:sentence_id>/review/", views_review.review_sentence, name="review-sentence"),
+    path(P + "settings/", views_settings.project_settings, name="project-settings"),
+    path(P + "settings/schema/", views_settings.schema_settings, name="schema-settings"),
+    path(P + "settings/guideline/", views_settings.guideline_edit, name="guideline-edit"),
+    path(P + "guideline/", views_settings.guideline_show, name="guideline"),
+]
