@@ -190,7 +190,6 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
         item = json.loads(request.POST["item"]) if request.POST.get("item") else None
     except json.JSONDecodeError:
         item = None
-    anchor = "#gold"
     try:
         if action == "accept" and item is not None:
             draft = review_services.draft_accept(sentence=sentence, draft=draft, item=item)
@@ -258,6 +257,6 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
         return render(request, "annotation/review_sentence.html", ctx, status=409)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect(here + anchor)
+        return redirect(here)
     request.session[key] = draft
-    return redirect(here + (anchor if action != "accept_agreed" else ""))
+    return redirect(here)
