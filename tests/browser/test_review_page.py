@@ -48,6 +48,7 @@ def test_curator_adjudicates_two_disagreeing_annotators(browser, login, members,
     browser.get(browser.live_url(f"/projects/{project.pk}/review/"))
     rows = browser.find_elements(By.CSS_SELECTOR, ".review-table tbody tr")
     assert len(rows) == 2 and "is-disputed" in rows[0].get_attribute("class")
+    _full_page(browser, screenshot, "review-list")
     _click_and_reload(browser, rows[0].find_element(By.TAG_NAME, "a"))
 
     versions = browser.find_elements(By.CSS_SELECTOR, ".version")
@@ -125,16 +126,25 @@ def test_admin_edits_schema_and_guideline(browser, login, members, project, scre
     assert "Temporal is used by 2 mention(s)" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     assert _full_page(browser, screenshot, "settings-page").stat().st_size > 0
 
+    browser.get(browser.live_url(f"/projects/{project.pk}/settings/"))
+    Select(browser.find_element(By.NAME, "queue_strategy")).select_by_visible_text("Entropy")
+    _click_and_reload(browser, browser.find_element(By.CSS_SELECTOR, ".settings-form button[type=submit]"))
+    assert "Settings saved." in browser.find_element(By.CSS_SELECTOR, ".messages").text
+    assert Project.objects.get(pk=project.pk).queue_strategy == "entropy"
+    _full_page(browser, screenshot, "settings-project")
+
     browser.get(browser.live_url(f"/projects/{project.pk}/settings/guideline/"))
     box = browser.find_element(By.NAME, "guideline")
     box.clear()
-    box.send_keys("# Conditions\n\nMark **diseases**, not symptoms.\n\n<script>document.title='pwned'</script>")
+    box.send_keys("# Conditions\n\nMark **diseases**, not symptoms.\n\n| Type | Example |\n|---|---|\n"
+                  "| Value | > 7% |\n\n<script>document.title='pwned'</script>")
     _click_and_reload(browser, browser.find_element(By.CSS_SELECTOR, "button[value=preview]"))
     assert browser.find_element(By.CSS_SELECTOR, "#guideline-preview strong").text == "diseases"
     _click_and_reload(browser, browser.find_element(By.CSS_SELECTOR, "button[value=save]"))
     assert "Guideline saved (version 2)." in browser.find_element(By.CSS_SELECTOR, ".messages").text
     browser.get(browser.live_url(f"/projects/{project.pk}/guideline/"))
     assert browser.find_element(By.CSS_SELECTOR, "#guideline h1").text == "Conditions"
+    _full_page(browser, screenshot, "guideline-page")
     assert "pwned" not in browser.title
     assert Project.objects.get(pk=project.pk).guideline.startswith("# Conditions")
 
