@@ -172,19 +172,26 @@ def review_queue(
     relations not in every version), then the lowest mean pairwise mention F1, then document order."""
     from annotation import agreement, dashboard
 
-    corpus, where = dashboard.agreement_corpus(project=project)
-    q = q.strip().lower()
+    submitted = Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
+    candidates = Sentence.objects.filter(project=project).annotate(
+        n_submitted=Count("annotations", filter=Q(annotations__status=AnnotationStatus.SUBMITTED)),
+    ).filter(n_submitted__gte=min_versions)
+    gold = Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True))
+    if state == "pending":
+        candidates = candidates.filter(~gold)
+    elif state == "gold":
+        candidates = candidates.filter(gold)
+    if annotator:
+        candidates = candidates.filter(Exists(submitted.filter(annotator__username=annotator)))
+    q = q.strip()
+    if q:
+        candidates = candidates.filter(Q(text__icontains=q) | Q(document__external_id__icontains=q))
+    corpus, where = dashboard.agreement_corpus(project=project, sentences=candidates.values("pk"))
     rows = []
     for sid, s in corpus.items():
         coders = sorted(name for name in s.layers if name != dashboard.GOLD)
         has_gold = dashboard.GOLD in s.layers
-        if len(coders) < min_versions or (annotator and annotator not in coders):
-            continue
-        if (state == "pending" and has_gold) or (state == "gold" and not has_gold):
-            continue
         w = where[sid]
-        if q and q not in s.text.lower() and q not in w["document"].lower():
-            continue
         d = agreement.sentence_disagreement(s, coders) if len(coders) >= 2 else None
         disputed = (d["mentions_disputed"] + d["relations_disputed"]) if d else 0
         if disputed_only and not disputed:
@@ -251,3 +258,9 @@ def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
         "mentions": sorted(mentions.values(), key=lambda m: (m["fragments"], m["type"])),
         "relations": sorted(relations.values(), key=lambda r: (r["head"][1], r["tail"][1], r["type"])),
     }
+
+
+def review_annotators(*, project: Project) -> list[str]:
+    """Usernames of everyone who submitted an annotation in the project (the review list's filter)."""
+    return sorted(set(Annotation.objects.filter(sentence__project=project, status=AnnotationStatus.SUBMITTED)
+                      .values_list("annotator__username", flat=True).distinct()))

@@ -53,8 +53,7 @@ def review_list(request: HttpRequest, project_id: int) -> HttpResponse:
     page = Paginator(rows, REVIEW_PER_PAGE).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
-    everyone = sorted({a for r in selectors.review_queue(project=project, state="all", min_versions=1)
-                       for a in r["annotators"]})
+    everyone = selectors.review_annotators(project=project)
     return render(request, "annotation/review_list.html", _template_ctx(
         project, role, page=page, state=state, states=STATES, disputed_only=disputed_only, annotator=annotator,
         annotators=everyone, q=q, min_versions=min_versions, filter_query=filters.urlencode(),
@@ -246,9 +245,10 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
         ctx = _page_context(request, project, role, sentence, draft)
         ctx["conflict"] = {
             "message": (f"Not saved: {who} saved the gold of this sentence (version "
-                        f"{current['version'] if current else '?'}) after you started from version "
-                        f"{draft['base']}. Your draft is kept below; compare it with the current gold, then "
-                        "discard your draft or overwrite the gold with it."),
+                        f"{current['version'] if current else '?'}) after you started "
+                        + (f"from version {draft['base']}" if draft["base"] else "(there was no gold then)")
+                        + ". Your draft is kept below; compare it with the current gold, then discard your "
+                        "draft or overwrite the gold with it."),
             "current": current,
             "html": render_text(sentence.text, _spans(current, sentence.text, {e["name"]: e["colour"] for e in
                                                                                ctx["entity_types"]}, "c:"))

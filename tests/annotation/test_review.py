@@ -107,6 +107,9 @@ def test_review_queue_puts_disagreements_first_and_filters(project, data):
     assert data["single"].pk in [r["sentence"] for r in selectors.review_queue(project=project, min_versions=1)]
     assert [r["sentence"] for r in selectors.review_queue(project=project, q="insulin")] == [data["agreed"].pk]
     assert selectors.review_queue(project=project, state="gold") == []
+    assert len(selectors.review_queue(project=project, annotator="alice")) == 2
+    assert selectors.review_queue(project=project, annotator="nobody") == []
+    assert selectors.review_annotators(project=project) == ["alice", "bob"]
 
 
 # --- the draft (pure operations) ----------------------------------------------------------------------------

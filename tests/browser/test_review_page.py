@@ -84,6 +84,28 @@ def test_curator_adjudicates_two_disagreeing_annotators(browser, login, members,
     assert relations == sorted([("Has_value", "HbA1c", "> 7%"), ("Has_temporal", "HbA1c", "within 3 months")])
 
 
+def test_stale_gold_shows_what_changed_and_keeps_the_draft(browser, login, members, project, screenshot):
+    from annotation.services import annotation_save
+
+    data = build(project)
+    login(members["curator"])
+    browser.get(browser.live_url(f"/projects/{project.pk}/sentences/{data['sentence'].pk}/review/"))
+    _click_and_reload(browser, browser.find_element(By.ID, "accept-agreed"))
+    # Meanwhile an admin writes this sentence's gold somewhere else.
+    annotation_save(sentence=data["sentence"], actor=members["admin"], gold=True, version=0,
+                    mentions=[{"id": "x", "type": "Drug", "fragments": [[21, 26]]}])
+    _click_and_reload(browser, browser.find_element(By.ID, "submit-gold"))
+    conflict = browser.find_element(By.ID, "conflict")
+    assert "Not saved: admin-user saved the gold of this sentence (version 1)" in conflict.text
+    assert "Drug" in conflict.text and "HbA1c" in conflict.text          # what the other one saved
+    assert "3 mentions, 1 relation" in browser.find_element(By.ID, "gold").text  # the draft, kept
+    assert _full_page(browser, screenshot, "review-conflict").stat().st_size > 0
+    assert _gold(data["sentence"])[0] == [("Drug", "HbA1c")]
+    _click_and_reload(browser, conflict.find_element(By.XPATH, ".//button[contains(., 'Overwrite')]"))
+    assert _gold(data["sentence"])[0] == sorted([("Condition", "Type 2 diabetes"), ("Measurement", "HbA1c"),
+                                                 ("Value", "> 7%")])
+
+
 def test_gold_draft_retype_and_delete(browser, login, members, project):
     data = build(project)
     login(members["admin"])
