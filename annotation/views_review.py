@@ -23,17 +23,22 @@ from django.views.decorators.http import require_http_methods
 
 from annotation import selectors
 from annotation.errors import DomainError, VersionConflict
-from annotation.models import EntityType, RelationType, Sentence
+from annotation.models import Annotation, EntityType, RelationType, Sentence
 from annotation.rendering import Span, render_text, text_colour_for
 from annotation.services import review as review_services
 from annotation.views import CURATE, _project_for, _template_ctx
 
 REVIEW_PER_PAGE = 50
 STATES = [("pending", "Without gold"), ("gold", "With gold"), ("all", "All")]
+ORDER_KEPT = 2000
 
 
 def _draft_key(sentence: Sentence) -> str:
     return f"review-draft-{sentence.pk}"
+
+
+def _order_key(project: Any) -> str:
+    return f"review-order-{project.pk}"
 
 
 @login_required
@@ -51,6 +56,8 @@ def review_list(request: HttpRequest, project_id: int) -> HttpResponse:
     rows = selectors.review_queue(project=project, state=state, disputed_only=disputed_only, q=q,
                                   annotator=annotator, min_versions=min_versions)
     page = Paginator(rows, REVIEW_PER_PAGE).get_page(request.GET.get("page"))
+    # The order the curator saw: "submit" moves on along it without ranking the project again.
+    request.session[_order_key(project)] = [r["sentence"] for r in rows if not r["has_gold"]][:ORDER_KEPT]
     filters = request.GET.copy()
     filters.pop("page", None)
     everyone = selectors.review_annotators(project=project)
@@ -163,7 +170,15 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
     )
 
 
-def _next_for_review(project: Any, after: Sentence) -> int | None:
+def _next_for_review(request: HttpRequest, project: Any, after: Sentence) -> int | None:
+    """The sentence after ``after`` in the review list the curator last saw, skipping any that got gold
+    meanwhile; without such a list, the first of the review queue."""
+    order = request.session.get(_order_key(project))
+    if order:
+        rest = order[order.index(after.pk) + 1:] if after.pk in order else order
+        done = set(Annotation.objects.filter(sentence_id__in=rest, annotator__isnull=True)
+                   .values_list("sentence_id", flat=True))
+        return next((sid for sid in rest if sid not in done and sid != after.pk), None)
     rows = selectors.review_queue(project=project, state="pending")
     return next((r["sentence"] for r in rows if r["sentence"] != after.pk), None)
 
@@ -226,7 +241,7 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
             request.session.pop(key, None)
             messages.success(request, f"Gold saved for sentence {sentence.position + 1} of "
                              f"{sentence.document.external_id} (version {annotation.version}).")
-            nxt = _next_for_review(project, sentence)
+            nxt = _next_for_review(request, project, sentence)
             if nxt is not None:
                 return redirect("review-sentence", project_id=project.pk, sentence_id=nxt)
             return redirect("review-list", project_id=project.pk)
@@ -238,7 +253,6 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
         current = exc.details
         who = "someone else"
         if current is not None:
-            from annotation.models import Annotation
             gold_row = Annotation.objects.filter(pk=current["id"]).select_related("updated_by").first()
             if gold_row is not None and gold_row.updated_by is not None:
                 who = gold_row.updated_by.get_username()

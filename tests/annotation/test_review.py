@@ -243,6 +243,7 @@ def test_stale_gold_gives_409_and_keeps_the_draft(web, project, members, data):
     # Overwriting is an explicit choice.
     r = _post(curator, project, s, action="overwrite")
     assert r.status_code == 302
+    assert r["Location"] == _url(project, data["agreed"])  # no list seen: the queue's first
     gold = _gold(s)
     assert gold["version"] == 2 and ("Drug", "HbA1c") not in gold["mentions"] and len(gold["mentions"]) == 3
 
