@@ -290,3 +290,16 @@ def test_sentence_of_another_project_is_404(web, project, members, data):
     other = project_create(name="Other", created_by=members["curator"])
     assert web("curator").get(_url(other, data["sentence"])).status_code == 404
 
+
+
+def test_curator_edits_an_imported_gold_without_versions(web, project, members, data):
+    s = data["single"]
+    Annotation.objects.filter(sentence=s).delete()
+    annotation_save(sentence=s, actor=members["admin"], gold=True, version=0,
+                    mentions=[{"id": "p", "type": "Condition", "fragments": [[0, 9]]}])
+    curator = web("curator")
+    html = curator.get(_url(project, s)).content.decode()
+    assert "No annotator has submitted this sentence yet." in html and "from gold v1" in html
+    _post(curator, project, s, action="retype", item=json.dumps(["m", "Condition", [[0, 9]]]), type="Temporal")
+    assert _post(curator, project, s, action="submit").status_code == 302
+    assert _gold(s) == {"version": 2, "mentions": [("Temporal", "Pregnancy")], "relations": []}

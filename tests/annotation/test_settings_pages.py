@@ -249,3 +249,13 @@ def test_overview_shows_states_active_model_and_training(web, project):
     assert 'data-training=' in html and 'style="width: 37.5%"' in html and "epoch 2 of 4" in html
     assert f'data-models-api="/api/projects/{project.pk}/models/"' in html
     assert "3 / 3" in html  # all three sentences submitted
+
+
+@pytest.mark.parametrize(("who", "linked"), [("admin", True), ("curator", True), ("annotator", False),
+                                             ("viewer", False)])
+def test_document_page_links_sentences_to_review_for_curators(web, project, who, linked):
+    data = build(project)
+    html = web(who).get(reverse("document-detail", kwargs={"project_id": project.pk,
+                                                            "document_id": data["document"].pk})).content.decode()
+    link = reverse("review-sentence", kwargs={"project_id": project.pk, "sentence_id": data["sentence"].pk})
+    assert (f'href="{link}"' in html) is linked
