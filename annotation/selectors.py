@@ -209,10 +209,10 @@ def review_queue(
 def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
     """Every submitted annotator version of a sentence, and the union of their items marked with who has
     each one: ``mentions`` keyed by (type, fragments), ``relations`` by (type, head, tail) with whole
-    mentions as ends (ends ordered for symmetric types), so an item "agrees" only when every version has
-    exactly it. Also the current gold (or None) and who still has a draft."""
+    mentions as ends (ends ordered for symmetric types), ``groups`` by (type, member mentions), so an
+    item "agrees" only when every version has exactly it. Also the current gold (or None) and who still has a draft."""
     from annotation.models import RelationType
-    from annotation.services.review import mention_key, relation_key
+    from annotation.services.review import group_key, mention_key, relation_key
 
     anns = list(Annotation.objects.filter(sentence=sentence, annotator__isnull=False)
                 .select_related("annotator", "sentence").order_by("annotator__username"))
@@ -224,6 +224,7 @@ def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
     text = sentence.text
     mentions: dict[str, dict[str, Any]] = {}
     relations: dict[str, dict[str, Any]] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for v in versions:
         keys = {m["id"]: mention_key(m["type"], m["fragments"]) for m in v["mentions"]}
         for m in v["mentions"]:
@@ -239,6 +240,13 @@ def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
                                                     "symmetric": key[0] in symmetric, "who": []})
             if v["annotator"] not in item["who"]:
                 item["who"].append(v["annotator"])
+        for g in v["groups"]:
+            if any(m not in keys for m in g["members"]):
+                continue
+            key = group_key(g["type"], [keys[m] for m in g["members"]])
+            item = groups.setdefault(repr(key), {"key": key, "type": key[0], "members": key[1], "who": []})
+            if v["annotator"] not in item["who"]:
+                item["who"].append(v["annotator"])
     n = len(versions)
     by_span: dict[str, set[str]] = {}
     for item in mentions.values():
@@ -246,6 +254,9 @@ def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
     for item in mentions.values():
         item["agreed"] = n > 0 and len(item["who"]) == n
         item["other_types"] = sorted(by_span[repr(item["fragments"])] - {item["type"]})
+    for item in groups.values():
+        item["agreed"] = n > 0 and len(item["who"]) == n
+        item["texts"] = [" … ".join(text[s:e] for s, e in m[1]) for m in item["members"]]
     for item in relations.values():
         item["agreed"] = n > 0 and len(item["who"]) == n
         for end in ("head", "tail"):
@@ -257,6 +268,7 @@ def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
         "gold": annotation_state(annotation=gold) if gold is not None else None,
         "mentions": sorted(mentions.values(), key=lambda m: (m["fragments"], m["type"])),
         "relations": sorted(relations.values(), key=lambda r: (r["head"][1], r["tail"][1], r["type"])),
+        "groups": sorted(groups.values(), key=lambda g: (g["members"], g["type"])),
     }
 
 

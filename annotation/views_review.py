@@ -130,6 +130,27 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
                               "in_draft": json.dumps(r["key"]) in draft_rkeys,
                               "marks": [a in r["who"] for a in comparison["annotators"]]})
 
+    draft_gkeys = {json.dumps(review_services.group_key(g["type"], g["members"])) for g in draft["groups"]}
+    agreed_g = {json.dumps(g["key"]) for g in comparison["groups"] if g["agreed"]}
+    group_rows = [{**g, "item": json.dumps(["g", g["type"], g["members"]]), "in_draft": json.dumps(g["key"]) in draft_gkeys,
+                   "members_view": [{**chip(m[0]), "text": t} for m, t in zip(g["members"], g["texts"], strict=True)],
+                   "marks": [a in g["who"] for a in comparison["annotators"]]}
+                  for g in comparison["groups"]]
+    for version, v in zip(versions, comparison["versions"], strict=True):
+        keys = {m["id"]: review_services.mention_key(m["type"], m["fragments"]) for m in v["mentions"]}
+        version["groups"] = []
+        for g in v["groups"]:
+            if any(m not in keys for m in g["members"]):
+                continue
+            gk = review_services.group_key(g["type"], [keys[m] for m in g["members"]])
+            version["groups"].append({
+                "type": g["type"], "agreed": json.dumps(gk) in agreed_g,
+                "members": [{**chip(k[0]), "text": " … ".join(text[s:e] for s, e in k[1])} for k in gk[1]]})
+    gold_groups = [{"type": g["type"], "item": json.dumps(["g", g["type"], g["members"]]),
+                    "members": [{**chip(k[0]), "text": " … ".join(text[s:e] for s, e in k[1])}
+                                for k in review_services.group_key(g["type"], g["members"])[1]]}
+                   for g in draft["groups"]]
+
     def allowed(rt: RelationType, head: str, tail: str) -> bool:
         heads = {e.name for e in rt.allowed_heads.all()}
         tails = {e.name for e in rt.allowed_tails.all()}
@@ -152,7 +173,7 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
                       for r in draft["relations"]]
     gold = comparison["gold"]
     current = gold["version"] if gold else 0
-    pending_agreements = len(agreed_m - draft_mkeys) + len(agreed_r - draft_rkeys)
+    pending_agreements = len(agreed_m - draft_mkeys) + len(agreed_r - draft_rkeys) + len(agreed_g - draft_gkeys)
     doc = sentence.document
     neighbours = list(Sentence.objects.filter(document=doc, position__in=[sentence.position - 1,
                                                                           sentence.position + 1])
@@ -161,13 +182,24 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
         project, role, sentence=sentence, document=doc, comparison=comparison, versions=versions,
         mention_rows=mention_rows, relation_rows=relation_rows, entity_types=[chip(et.name) for et in entity_types],
         draft=draft, gold_html=render_text(text, gold_spans), gold_mentions=gold_mentions,
-        gold_relations=gold_relations, gold=gold, current_version=current, stale=draft["base"] != current,
+        gold_relations=gold_relations, gold_groups=gold_groups, group_rows=group_rows, gold=gold, current_version=current, stale=draft["base"] != current,
         pending_agreements=pending_agreements,
         before=[n for n in neighbours if n["position"] < sentence.position],
         after=[n for n in neighbours if n["position"] > sentence.position],
         n_columns=max(1, min(3, len(versions))),
         editor_url=f"/projects/{project.pk}/sentences/{sentence.pk}/annotate/",
     )
+
+
+def _items(comparison: dict[str, Any], chosen: Any) -> list[list[Any]]:
+    """The comparison's items that ``chosen`` picks, as draft items (mentions, relations, groups)."""
+    return ([["m", m["type"], m["fragments"]] for m in comparison["mentions"] if chosen(m)]
+            + [["r", r["type"], r["head"], r["tail"]] for r in comparison["relations"] if chosen(r)]
+            + [["g", g["type"], g["members"]] for g in comparison["groups"] if chosen(g)])
+
+
+def _size(draft: dict[str, Any]) -> int:
+    return len(draft["mentions"]) + len(draft["relations"]) + len(draft["groups"])
 
 
 def _next_for_review(request: HttpRequest, project: Any, after: Sentence) -> int | None:
@@ -209,18 +241,16 @@ def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> 
             draft = review_services.draft_accept(sentence=sentence, draft=draft, item=item)
         elif action == "accept_agreed":
             comparison = selectors.review_comparison(sentence=sentence)
-            items = ([["m", m["type"], m["fragments"]] for m in comparison["mentions"] if m["agreed"]]
-                     + [["r", r["type"], r["head"], r["tail"]] for r in comparison["relations"] if r["agreed"]])
-            before = len(draft["mentions"]) + len(draft["relations"])
+            items = _items(comparison, lambda item: item["agreed"])
+            before = _size(draft)
             draft = review_services.draft_accept_many(sentence=sentence, draft=draft, items=items)
-            added = len(draft["mentions"]) + len(draft["relations"]) - before
+            added = _size(draft) - before
             messages.success(request, f"Accepted {added} agreed item(s) into the gold draft."
                              if added else "Every agreement is already in the gold draft.")
         elif action == "accept_version":
             comparison = selectors.review_comparison(sentence=sentence)
             who = request.POST.get("annotator", "")
-            items = ([["m", m["type"], m["fragments"]] for m in comparison["mentions"] if who in m["who"]]
-                     + [["r", r["type"], r["head"], r["tail"]] for r in comparison["relations"] if who in r["who"]])
+            items = _items(comparison, lambda item: who in item["who"])
             draft = review_services.draft_accept_many(sentence=sentence, draft=draft, items=items)
             messages.success(request, f"Accepted {who}'s version into the gold draft.")
         elif action == "remove" and item is not None:

@@ -41,6 +41,11 @@ def relation_key(type_: str, head: Any, tail: Any, symmetric: bool = False) -> l
     return [str(type_), h, t]
 
 
+def group_key(type_: str, members: Any) -> list[Any]:
+    """The identity of a mention group (e.g. Chia's OR): its type and its members' keys, in order."""
+    return [str(type_), sorted(mention_key(*m) for m in members)]
+
+
 def draft_from_state(state: dict[str, Any] | None) -> Draft:
     """A draft holding an annotation's content (``selectors.annotation_state`` shape); an empty draft
     based on version 0 when there is no gold yet."""
@@ -83,11 +88,11 @@ def _check_relation(*, project_id: int, type_: str, head: list[Any], tail: list[
 
 
 def draft_accept(*, sentence: Sentence, draft: Draft, item: list[Any]) -> Draft:
-    """Add one item to the draft: a mention ``["m", type, fragments]`` or a relation ``["r", type,
-    head key, tail key]`` (its two mentions are added too when missing). Accepting an item already in
-    the draft changes nothing."""
+    """Add one item to the draft: a mention ``["m", type, fragments]``, a relation ``["r", type, head
+    key, tail key]`` or a group ``["g", type, [member keys]]`` (the mentions it needs are added too when
+    missing). Accepting an item already in the draft changes nothing."""
     out = copy.deepcopy(draft)
-    if not isinstance(item, list) or not item or item[0] not in ("m", "r"):
+    if not isinstance(item, list) or not item or item[0] not in ("m", "r", "g"):
         raise InvalidInput("Unknown item; reload the page.")
     keys = _mkeys(out)
     types = set(EntityType.objects.filter(project_id=sentence.project_id).values_list("name", flat=True))
@@ -105,6 +110,14 @@ def draft_accept(*, sentence: Sentence, draft: Draft, item: list[Any]) -> Draft:
     try:
         if item[0] == "m":
             add_mention(mention_key(item[1], item[2]))
+        elif item[0] == "g":
+            key = group_key(item[1], item[2])
+            if len(key[1]) < 2:
+                raise InvalidInput("A group needs two or more mentions.")
+            for member in key[1]:
+                add_mention(member)
+            if key not in [group_key(g["type"], g["members"]) for g in out["groups"]]:
+                out["groups"].append({"type": key[0], "members": key[1]})
         else:
             type_, head, tail = item[1], mention_key(*item[2]), mention_key(*item[3])
             _check_relation(project_id=sentence.project_id, type_=type_, head=head, tail=tail)
@@ -126,7 +139,8 @@ def draft_accept_many(*, sentence: Sentence, draft: Draft, items: list[list[Any]
 
 
 def draft_remove(*, draft: Draft, item: list[Any]) -> Draft:
-    """Remove a mention (with the relations it takes part in, and its group memberships) or a relation."""
+    """Remove a mention (with the relations it takes part in, and its group memberships), a relation or
+    a group."""
     out = copy.deepcopy(draft)
     try:
         if item[0] == "m":
@@ -137,6 +151,9 @@ def draft_remove(*, draft: Draft, item: list[Any]) -> Draft:
             for g in out["groups"]:
                 g["members"] = [k for k in g["members"] if mention_key(*k) != key]
             out["groups"] = [g for g in out["groups"] if len(g["members"]) >= 2]
+        elif item[0] == "g":
+            gone_group = group_key(item[1], item[2])
+            out["groups"] = [g for g in out["groups"] if group_key(g["type"], g["members"]) != gone_group]
         elif item[0] == "r":
             gone = [item[1], mention_key(*item[2]), mention_key(*item[3])]
             out["relations"] = [r for r in out["relations"]

@@ -303,3 +303,28 @@ def test_curator_edits_an_imported_gold_without_versions(web, project, members, 
     _post(curator, project, s, action="retype", item=json.dumps(["m", "Condition", [[0, 9]]]), type="Temporal")
     assert _post(curator, project, s, action="submit").status_code == 302
     assert _gold(s) == {"version": 2, "mentions": [("Temporal", "Pregnancy")], "relations": []}
+
+
+def test_groups_are_compared_accepted_and_written(web, project, data):
+    s = data["agreed"]
+    two = [{"id": "a", "type": "Drug", "fragments": [[3, 10]]}, {"id": "b", "type": "Condition", "fragments": [[0, 2]]}]
+    annotation_save(sentence=s, actor=data["alice"], version=1, status="submitted", mentions=two,
+                    groups=[{"type": "OR", "members": ["b", "a"]}])
+    annotation_save(sentence=s, actor=data["bob"], version=1, status="submitted", mentions=two)
+    c = selectors.review_comparison(sentence=s)
+    assert [(g["type"], g["who"], g["agreed"]) for g in c["groups"]] == [("OR", ["alice"], False)]
+    curator = web("curator")
+    html = curator.get(_url(project, s)).content.decode()
+    assert 'id="group-items"' in html and "Accept all agreements (2)" in html
+    _post(curator, project, s, action="accept_agreed")
+    group = c["groups"][0]
+    _post(curator, project, s, action="accept", item=json.dumps(["g", "OR", group["members"]]))
+    assert "1 group" in curator.get(_url(project, s)).content.decode()
+    _post(curator, project, s, action="submit")
+    gold = selectors.annotation_state(annotation=Annotation.objects.get(sentence=s, annotator__isnull=True))
+    texts = {m["id"]: m["text"] for m in gold["mentions"]}
+    assert [(g["type"], sorted(texts[m] for m in g["members"])) for g in gold["groups"]] == [("OR", ["No", "insulin"])]
+    # Deleting a member mention from a draft dissolves a two-member group.
+    draft = review_services.draft_from_state(gold)
+    draft = review_services.draft_remove(draft=draft, item=["m", "Drug", [[3, 10]]])
+    assert draft["groups"] == []
