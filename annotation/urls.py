@@ -32,3 +32,4 @@ urlpatterns += [
     path(P + "settings/guideline/", views_settings.guideline_edit, name="guideline-edit"),
     path(P + "guideline/", views_settings.guideline_show, name="guideline"),
 ]
+urlpatterns += [path(P + "settings/members/", views_settings.members_settings, name="members-settings")]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from annotation.errors import DomainError
 from annotation.forms import GuidelineForm, ProjectSettingsForm
 from annotation.guideline import guideline_html
-from annotation.models import EntityType, Mention, Relation, RelationType
+from annotation.models import EntityType, Membership, Mention, Relation, RelationType, Role
 from annotation.rendering import text_colour_for
 from annotation.services import project_settings as settings_services
 from annotation.views import CONFIGURE, _project_for, _template_ctx
@@ -139,3 +139,36 @@ def guideline_show(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project_for(request, project_id)
     return render(request, "annotation/guideline.html", _template_ctx(
         project, role, html=guideline_html(project.guideline), here="guideline"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def members_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project_for(request, project_id, CONFIGURE)
+    if request.method == "POST":
+        action, p = request.POST.get("action", ""), request.POST
+        try:
+            if action == "add":
+                m = settings_services.member_add(project=project, username=p.get("username", ""),
+                                                 role=p.get("role", ""))
+                messages.success(request, f"{m.user.get_username()} is now {m.get_role_display().lower()}.")
+            elif action in ("role", "remove"):
+                membership = get_object_or_404(Membership, project=project, pk=p.get("id"))
+                name = membership.user.get_username()
+                if action == "role":
+                    m = settings_services.member_role_set(membership=membership, role=p.get("role", ""))
+                    messages.success(request, f"{name} is now {m.get_role_display().lower()}.")
+                else:
+                    settings_services.member_remove(membership=membership)
+                    messages.success(request, f"{name} is no longer a member; their annotations stay.")
+            else:
+                messages.error(request, "Unknown action.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        if request.user.is_superuser or Membership.objects.filter(project=project, user=request.user,
+                                                                   role=Role.ADMIN).exists():
+            return redirect("members-settings", project_id=project.pk)
+        return redirect("project-detail", project_id=project.pk)  # the admin gave up their own admin role
+    members = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    return render(request, "annotation/settings_members.html", _template_ctx(
+        project, role, members=members, roles=Role.choices, here="settings", tab="members"))

@@ -1,5 +1,5 @@
-"""What project admins configure: the project's settings, its guideline, and the label schema one type
-at a time (add, rename, recolour, restrict, delete when unused).
+"""What project admins configure: the project's settings, its guideline, the label schema one type at a
+time (add, rename, recolour, restrict, delete when unused) and the members' roles.
 
 Refusals are ``InvalidInput`` with a message that says what to do; nothing is half-written.
 """
@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
 from annotation.errors import InvalidInput
-from annotation.models import EntityType, Mention, Project, Relation, RelationType, SentencePrediction
+from annotation.models import (
+    EntityType,
+    Membership,
+    Mention,
+    Project,
+    Relation,
+    RelationType,
+    Role,
+    SentencePrediction,
+)
 
-from .projects import _entity_type_create
+from .projects import _entity_type_create, membership_set
 
 SETTINGS_FIELDS = (
     "description", "queue_strategy", "annotators_per_sentence", "annotators_see_others", "allow_new_labels",
@@ -213,3 +223,40 @@ def relation_type_delete(*, relation_type: RelationType) -> None:
         raise InvalidInput(f"{rt.name} is used by {n} relation(s) in {n_sentences} sentence(s); it can only be "
                            "deleted when no annotation uses it.")
     rt.delete()
+
+
+# ---- members ------------------------------------------------------------------------------------------------
+
+
+def _keep_an_admin(*, project: Project, membership: Membership, new_role: str | None) -> None:
+    if membership.role == Role.ADMIN and new_role != Role.ADMIN:
+        # Locked so that two admins demoting each other at once cannot leave the project without one.
+        admins = list(Membership.objects.select_for_update().filter(project=project, role=Role.ADMIN))
+        if len(admins) <= 1:
+            raise InvalidInput("A project keeps at least one admin; make someone else admin first.")
+
+
+@transaction.atomic
+def member_add(*, project: Project, username: str, role: str) -> Membership:
+    """Make an existing user a member with ``role`` (a member already: their role changes)."""
+    user = get_user_model().objects.filter(username=(username or "").strip()).first()
+    if user is None:
+        raise InvalidInput(f"No user named {username!r}.")
+    current = Membership.objects.filter(project=project, user=user).first()
+    if current is not None:
+        _keep_an_admin(project=project, membership=current, new_role=role)
+    return membership_set(project=project, user=user, role=role)
+
+
+@transaction.atomic
+def member_role_set(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last admin cannot stop being one."""
+    _keep_an_admin(project=membership.project, membership=membership, new_role=role)
+    return membership_set(project=membership.project, user=membership.user, role=role)
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Remove a member (their annotations stay); the last admin cannot be removed."""
+    _keep_an_admin(project=membership.project, membership=membership, new_role=None)
+    membership.delete()

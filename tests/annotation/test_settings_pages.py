@@ -50,7 +50,7 @@ SETTINGS = {"description": "Diabetes trials", "queue_strategy": "entropy", "anno
 # --- access -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["project-settings", "schema-settings", "guideline-edit"])
+@pytest.mark.parametrize("name", ["project-settings", "schema-settings", "guideline-edit", "members-settings"])
 @pytest.mark.parametrize(("who", "status"), [
     ("admin", 200), ("curator", 403), ("annotator", 403), ("viewer", 403), ("outsider", 404), (None, 302)])
 def test_settings_pages_are_for_admins(web, project, name, who, status):
@@ -59,6 +59,9 @@ def test_settings_pages_are_for_admins(web, project, name, who, status):
         web(who).post(url("project-settings", project), SETTINGS)
         web(who).post(url("schema-settings", project), {"action": "et_add", "name": "Sneaky"})
         web(who).post(url("guideline-edit", project), {"guideline": "hacked", "action": "save"})
+        web(who).post(url("members-settings", project), {"action": "add", "username": "outsider-user",
+                                                          "role": "admin"})
+        assert not project.memberships.filter(user__username="outsider-user").exists()
         project.refresh_from_db()
         assert project.queue_strategy != "entropy" and project.guideline != "hacked"
         assert not EntityType.objects.filter(project=project, name="Sneaky").exists()
@@ -259,3 +262,46 @@ def test_document_page_links_sentences_to_review_for_curators(web, project, who,
                                                             "document_id": data["document"].pk})).content.decode()
     link = reverse("review-sentence", kwargs={"project_id": project.pk, "sentence_id": data["sentence"].pk})
     assert (f'href="{link}"' in html) is linked
+
+
+# --- members ------------------------------------------------------------------------------------------------
+
+
+def test_admin_adds_changes_and_removes_members(web, project, members):
+    from annotation.models import Membership
+
+    admin = web("admin")
+    html = follow(admin, admin.post(url("members-settings", project),
+                                    {"action": "add", "username": "outsider-user", "role": "viewer"}))
+    assert "outsider-user is now viewer." in html
+    m = Membership.objects.get(project=project, user=members["outsider"])
+    html = follow(admin, admin.post(url("members-settings", project), {"action": "role", "id": m.pk,
+                                                                         "role": "curator"}))
+    assert "outsider-user is now curator." in html and Membership.objects.get(pk=m.pk).role == "curator"
+    html = follow(admin, admin.post(url("members-settings", project), {"action": "remove", "id": m.pk}))
+    assert "outsider-user is no longer a member" in html
+    assert web("outsider").get(url("project-detail", project)).status_code == 404
+    html = follow(admin, admin.post(url("members-settings", project),
+                                    {"action": "add", "username": "nobody", "role": "viewer"}))
+    assert "No user named &#x27;nobody&#x27;." in html
+    html = follow(admin, admin.post(url("members-settings", project),
+                                    {"action": "add", "username": "viewer-user", "role": "boss"}))
+    assert "Unknown role" in html
+
+
+def test_the_last_admin_stays(web, project, members):
+    from annotation.models import Membership
+
+    admin = web("admin")
+    me = Membership.objects.get(project=project, user=members["admin"])
+    for data in ({"action": "role", "id": me.pk, "role": "viewer"}, {"action": "remove", "id": me.pk},
+                 {"action": "add", "username": "admin-user", "role": "viewer"}):
+        html = follow(admin, admin.post(url("members-settings", project), data))
+        assert "A project keeps at least one admin" in html
+    assert Membership.objects.get(pk=me.pk).role == "admin"
+    # With a second admin, the first may step down, and lands on the overview.
+    curator = Membership.objects.get(project=project, user=members["curator"])
+    admin.post(url("members-settings", project), {"action": "role", "id": curator.pk, "role": "admin"})
+    r = admin.post(url("members-settings", project), {"action": "role", "id": me.pk, "role": "viewer"})
+    assert r["Location"] == url("project-detail", project)
+    assert web("admin").get(url("members-settings", project)).status_code == 403
