@@ -33,3 +33,4 @@ urlpatterns += [
     path(P + "guideline/", views_settings.guideline_show, name="guideline"),
 ]
 urlpatterns += [path(P + "settings/members/", views_settings.members_settings, name="members-settings")]
+urlpatterns += [path(P + "train/", views_settings.training_start, name="training-start")]

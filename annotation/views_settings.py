@@ -172,3 +172,21 @@ def members_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     members = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
     return render(request, "annotation/settings_members.html", _template_ctx(
         project, role, members=members, roles=Role.choices, here="settings", tab="members"))
+
+
+@login_required
+@require_http_methods(["POST"])
+def training_start(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The overview's "Train now": queue a training (or point at the one already running)."""
+    from annotation.models import RUNNING_MODEL_STATUSES, ModelVersion
+    from annotation.services import models as model_services
+
+    project, role = _project_for(request, project_id, CONFIGURE)
+    already = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
+    version = model_services.training_request(project=project, user=request.user,
+                                              reason=f"requested by {request.user.get_username()} on the overview")
+    if already is not None:
+        messages.info(request, f"Version {version.number} is already {version.get_status_display().lower()}.")
+    else:
+        messages.success(request, f"Training of version {version.number} queued; its progress shows below.")
+    return redirect("project-detail", project_id=project.pk)

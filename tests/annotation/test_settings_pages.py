@@ -305,3 +305,23 @@ def test_the_last_admin_stays(web, project, members):
     r = admin.post(url("members-settings", project), {"action": "role", "id": me.pk, "role": "viewer"})
     assert r["Location"] == url("project-detail", project)
     assert web("admin").get(url("members-settings", project)).status_code == 403
+
+
+@pytest.mark.parametrize(("who", "status"), [("admin", 302), ("curator", 403), ("annotator", 403), ("viewer", 403),
+                                             ("outsider", 404)])
+def test_train_now_is_for_admins(web, project, who, status):
+    r = web(who).post(url("training-start", project))
+    assert r.status_code == status
+    assert ModelVersion.objects.filter(project=project).exists() is (status == 302)
+    html = web(who).get(url("project-detail", project)).content.decode() if who != "outsider" else ""
+    assert ('id="train-now"' in html) is False  # queued now (admin), or never offered (others)
+
+
+def test_train_now_queues_one_training_and_the_overview_follows_it(web, project):
+    admin = web("admin")
+    assert 'id="train-now"' in admin.get(url("project-detail", project)).content.decode()
+    html = follow(admin, admin.post(url("training-start", project)))
+    assert "Training of version 1 queued" in html and "waiting for a worker" in html
+    html = follow(admin, admin.post(url("training-start", project)))
+    assert "Version 1 is already queued." in html
+    assert ModelVersion.objects.filter(project=project).count() == 1
