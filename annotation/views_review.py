@@ -96,6 +96,13 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
         colour = colours.get(name, "#888888")
         return {"name": name, "colour": colour, "fg": text_colour_for(colour)}
 
+    def surface(fragments: Any) -> str:
+        return " … ".join(text[s:e] for s, e in fragments)
+
+    def arg(key: list[Any], prefix: str) -> dict[str, str]:
+        """A relation end or group member to draw: its chip, surface text and the key of its spans."""
+        return {**chip(key[0]), "key": prefix + json.dumps(key), "text": surface(key[1])}
+
     versions = []
     for i, v in enumerate(comparison["versions"]):
         prefix = f"v{i}:"
@@ -109,10 +116,7 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
             rk = json.dumps(review_services.relation_key(r["type"], keys[r["head"]], keys[r["tail"]],
                                                          r["type"] in symmetric))
             rels.append({"type": r["type"], "agreed": rk in agreed_r, "symmetric": r["type"] in symmetric,
-                         "head": {**chip(keys[r["head"]][0]), "key": prefix + json.dumps(keys[r["head"]]),
-                                  "text": " … ".join(text[s:e] for s, e in keys[r["head"]][1])},
-                         "tail": {**chip(keys[r["tail"]][0]), "key": prefix + json.dumps(keys[r["tail"]]),
-                                  "text": " … ".join(text[s:e] for s, e in keys[r["tail"]][1])}})
+                         "head": arg(keys[r["head"]], prefix), "tail": arg(keys[r["tail"]], prefix)})
         versions.append({"annotator": v["annotator"], "version": v["version"], "html": render_text(text, spans, classes),
                          "relations": rels, "n_mentions": len(spans),
                          "n_diff": sum(1 for c in classes.values() if c == "diff")})
@@ -136,7 +140,7 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
                    "members_view": [{**chip(m[0]), "text": t} for m, t in zip(g["members"], g["texts"], strict=True)],
                    "marks": [a in g["who"] for a in comparison["annotators"]]}
                   for g in comparison["groups"]]
-    for version, v in zip(versions, comparison["versions"], strict=True):
+    for i, (version, v) in enumerate(zip(versions, comparison["versions"], strict=True)):
         keys = {m["id"]: review_services.mention_key(m["type"], m["fragments"]) for m in v["mentions"]}
         version["groups"] = []
         for g in v["groups"]:
@@ -145,10 +149,9 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
             gk = review_services.group_key(g["type"], [keys[m] for m in g["members"]])
             version["groups"].append({
                 "type": g["type"], "agreed": json.dumps(gk) in agreed_g,
-                "members": [{**chip(k[0]), "text": " … ".join(text[s:e] for s, e in k[1])} for k in gk[1]]})
+                "members": [arg(k, f"v{i}:") for k in gk[1]]})
     gold_groups = [{"type": g["type"], "item": json.dumps(["g", g["type"], g["members"]]),
-                    "members": [{**chip(k[0]), "text": " … ".join(text[s:e] for s, e in k[1])}
-                                for k in review_services.group_key(g["type"], g["members"])[1]]}
+                    "members": [arg(k, "g:") for k in review_services.group_key(g["type"], g["members"])[1]]}
                    for g in draft["groups"]]
 
     def allowed(rt: RelationType, head: str, tail: str) -> bool:
@@ -157,18 +160,14 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
         return (not heads or head in heads) and (not tails or tail in tails)
 
     gold_spans = _spans(draft, text, colours, "g:")
-    gold_mentions = [{"type": m["type"], "chip": chip(m["type"]), "key": "g:" + json.dumps(
-        review_services.mention_key(m["type"], m["fragments"])),
-        "item": json.dumps(["m", m["type"], review_services.mention_key(m["type"], m["fragments"])[1]]),
-        "text": " … ".join(text[s:e] for s, e in sorted(m["fragments"])),
-        "agreed": json.dumps(review_services.mention_key(m["type"], m["fragments"])) in agreed_m}
-        for m in sorted(draft["mentions"], key=lambda m: (sorted(m["fragments"]), m["type"]))]
+    draft_mentions = sorted((review_services.mention_key(m["type"], m["fragments"]) for m in draft["mentions"]),
+                            key=lambda k: (k[1], k[0]))
+    gold_mentions = [{**arg(k, "g:"), "type": k[0], "item": json.dumps(["m", *k]),
+                      "agreed": json.dumps(k) in agreed_m} for k in draft_mentions]
     gold_relations = [{"type": r["type"], "symmetric": r["type"] in symmetric,
                        "item": json.dumps(["r", r["type"], r["head"], r["tail"]]),
-                       "head": {**chip(r["head"][0]), "key": "g:" + json.dumps(review_services.mention_key(*r["head"])),
-                                "text": " … ".join(text[s:e] for s, e in r["head"][1])},
-                       "tail": {**chip(r["tail"][0]), "key": "g:" + json.dumps(review_services.mention_key(*r["tail"])),
-                                "text": " … ".join(text[s:e] for s, e in r["tail"][1])},
+                       "head": arg(review_services.mention_key(*r["head"]), "g:"),
+                       "tail": arg(review_services.mention_key(*r["tail"]), "g:"),
                        "types": [rt.name for rt in relation_types if allowed(rt, r["head"][0], r["tail"][0])]}
                       for r in draft["relations"]]
     gold = comparison["gold"]
