@@ -6,6 +6,7 @@ Refusals are ``InvalidInput`` with a message that says what to do; nothing is ha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -64,6 +65,16 @@ def project_guideline_set(*, project: Project, guideline: str) -> Project:
     return project
 
 
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _check_colour(colour: str) -> str:
+    colour = (colour or "").strip()
+    if colour and not _COLOUR.match(colour):
+        raise InvalidInput(f"{colour!r} is not a colour; write it as #rrggbb.")
+    return colour.lower()
+
+
 def _check_hotkey(*, project: Project, hotkey: str, exclude: int | None = None) -> str:
     hotkey = (hotkey or "").strip().lower()
     if len(hotkey) > 1:
@@ -84,6 +95,7 @@ def entity_type_add(*, project: Project, name: str, colour: str = "", hotkey: st
     if EntityType.objects.filter(project=project, name=name).exists():
         raise InvalidInput(f"There is already an entity type named {name}.")
     hotkey = _check_hotkey(project=project, hotkey=hotkey)
+    colour = _check_colour(colour)
     try:
         return _entity_type_create(project=project, name=name, colour=colour or None, hotkey=hotkey)
     except ValidationError as exc:
@@ -119,7 +131,7 @@ def entity_type_update(*, entity_type: EntityType, name: str, colour: str, hotke
     if name != et.name and EntityType.objects.filter(project=project, name=name).exists():
         raise InvalidInput(f"There is already an entity type named {name}.")
     old = et.name
-    et.name, et.colour = name, colour or et.colour
+    et.name, et.colour = name, _check_colour(colour) or et.colour
     et.hotkey = _check_hotkey(project=project, hotkey=hotkey, exclude=et.pk)
     _clean(et)
     et.save()

@@ -142,6 +142,9 @@ def test_schema_refusals_say_why(web, project):
                                     {"action": "et_update", "id": drug.pk, "name": "Drug", "colour": "#000000",
                                      "hotkey": "c"}))
     assert "Hotkey &#x27;c&#x27; is already used by Condition." in html
+    html = follow(admin, admin.post(url("schema-settings", project),
+                                    {"action": "et_update", "id": drug.pk, "name": "Drug", "colour": "red"}))
+    assert "&#x27;red&#x27; is not a colour; write it as #rrggbb." in html
     html = follow(admin, admin.post(url("schema-settings", project), {"action": "et_add", "name": "Condition"}))
     assert "There is already an entity type named Condition." in html
     value = EntityType.objects.get(project=project, name="Value")
