@@ -178,10 +178,15 @@ def annotator_progress(*, project: Project) -> dict[str, Any]:
     }
 
 
-def agreement_corpus(*, project: Project) -> tuple[dict[int, agreement.SentenceLayers], dict[int, dict[str, Any]]]:
+def agreement_corpus(*, project: Project, sentences: Any = None
+                     ) -> tuple[dict[int, agreement.SentenceLayers], dict[int, dict[str, Any]]]:
     """The submitted annotator layers (and gold) of every sentence that at least one annotator submitted,
-    as plain data; plus each sentence's document, for links."""
-    anns = list(Annotation.objects.filter(sentence__project=project).filter(
+    as plain data; plus each sentence's document, for links. ``sentences`` (ids or a queryset of them)
+    limits it to those."""
+    base = Annotation.objects.filter(sentence__project=project)
+    if sentences is not None:
+        base = base.filter(sentence__in=sentences)
+    anns = list(base.filter(
         Exists(Annotation.objects.filter(sentence=OuterRef("sentence"), status=AnnotationStatus.SUBMITTED)))
         .filter(Q(status=AnnotationStatus.SUBMITTED) | Q(annotator__isnull=True))
         .values("id", "sentence_id", "annotator__username", "sentence__text", "sentence__document_id",

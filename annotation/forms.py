@@ -91,3 +91,37 @@ class WebhookForm(forms.Form):
         help_text="Rejected candidates and drops of the active model's figures are POSTed here as JSON. "
                   "Leave empty for none.",
     )
+
+
+class ProjectSettingsForm(forms.Form):
+    """The settings page. Choices of architecture come from the ``mlcore`` registry."""
+
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    queue_strategy = forms.ChoiceField(label="Queue strategy", help_text="How the annotation queue is ordered.")
+    annotators_per_sentence = forms.IntegerField(
+        min_value=1, max_value=20, label="Annotators per sentence",
+        help_text="Submitted versions wanted per sentence before it leaves the queue; 2 or more for adjudication.")
+    annotators_see_others = forms.BooleanField(required=False, label="Annotators may see each other's work")
+    allow_new_labels = forms.BooleanField(required=False, label="Imports may add new entity/relation types")
+    retrain_min_new_gold = forms.IntegerField(
+        min_value=1, label="Retrain threshold", help_text="New gold sentences that trigger a retraining.")
+    promotion_tolerance = forms.FloatField(
+        min_value=0, max_value=1, label="Promotion tolerance",
+        help_text="A new model becomes active unless its F1 is lower than the active one's by more than this "
+                  "(0.01 = one point).")
+    architecture = forms.ChoiceField(label="Architecture")
+    encoder = forms.CharField(
+        required=False, max_length=500, label="Encoder",
+        help_text="A Hugging Face BERT-family model name or local directory; empty for the packaged MiniLM-L6.")
+
+    def __init__(self, *args: Any, architectures: list[str] | None = None, **kwargs: Any):
+        from annotation.models import QueueStrategy
+
+        super().__init__(*args, **kwargs)
+        self.fields["queue_strategy"].choices = QueueStrategy.choices
+        self.fields["architecture"].choices = [(a, a) for a in architectures or []]
+
+
+class GuidelineForm(forms.Form):
+    guideline = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "true"}),
+                                label="Guideline (Markdown)")

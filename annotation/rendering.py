@@ -9,7 +9,7 @@ depth, so nested and overlapping mentions stay legible. Pure functions, no datab
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.html import format_html, format_html_join
@@ -124,10 +124,12 @@ def text_colour_for(colour: str) -> str:
     return "#111" if luminance > 0.35 else "#fff"
 
 
-def render_text(text: str, spans: Iterable[Span]) -> SafeString:
+def render_text(text: str, spans: Iterable[Span], classes: Mapping[str, str] | None = None) -> SafeString:
     """The sentence as HTML: each segment is a nest of one ``<span class="m">`` per covering mention
     (outer = deeper lane), with the type label in front of a mention's first fragment and a tooltip
-    naming every covering mention. Every piece of text is escaped."""
+    naming every covering mention. Every piece of text is escaped. ``classes`` adds CSS classes per
+    span key (e.g. the review page's agreement marks)."""
+    classes = classes or {}
     segments, n_lanes = segment(text, spans)
     parts: list[str] = []
     for seg in segments:
@@ -135,8 +137,9 @@ def render_text(text: str, spans: Iterable[Span]) -> SafeString:
             parts.append(format_html("{}", seg.text))
             continue
         opening = format_html_join(
-            "", '<span class="m" data-m="{}" style="--c:{};--lane:{}">',
-            ((m.span.key, m.span.colour, m.lane) for m in seg.marks),
+            "", '<span class="m{}" data-m="{}" style="--c:{};--lane:{}">',
+            ((" " + classes[m.span.key] if classes.get(m.span.key) else "", m.span.key, m.span.colour, m.lane)
+             for m in seg.marks),
         )
         # The tooltip goes on the innermost element, which is what the pointer is over.
         title = "\n".join(f"{m.span.label}: {m.span.text}" for m in reversed(seg.marks))

@@ -216,3 +216,121 @@ def suggestion_decision_counts(*, project: Project) -> list[dict[str, Any]]:
             .order_by("model_version__number", "kind", "label"))
     return [{"version": r["model_version__number"], "kind": r["kind"], "type": r["label"],
              "accepted": r["accepted"], "rejected": r["rejected"]} for r in rows]
+
+
+# --- review (adjudication) ----------------------------------------------------------------------------------
+
+
+def review_queue(
+    *, project: Project, state: str = "pending", disputed_only: bool = False, q: str = "", annotator: str = "",
+    min_versions: int = 2,
+) -> list[dict[str, Any]]:
+    """Sentences with at least ``min_versions`` submitted annotations, for a curator to adjudicate:
+    sentences without gold first (``state``: pending / gold / all), then the most disputed (mentions and
+    relations not in every version), then the lowest mean pairwise mention F1, then document order."""
+    from annotation import agreement, dashboard
+
+    submitted = Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
+    candidates = Sentence.objects.filter(project=project).annotate(
+        n_submitted=Count("annotations", filter=Q(annotations__status=AnnotationStatus.SUBMITTED)),
+    ).filter(n_submitted__gte=min_versions)
+    gold = Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True))
+    if state == "pending":
+        candidates = candidates.filter(~gold)
+    elif state == "gold":
+        candidates = candidates.filter(gold)
+    if annotator:
+        candidates = candidates.filter(Exists(submitted.filter(annotator__username=annotator)))
+    q = q.strip()
+    if q:
+        candidates = candidates.filter(Q(text__icontains=q) | Q(document__external_id__icontains=q))
+    corpus, where = dashboard.agreement_corpus(project=project, sentences=candidates.values("pk"))
+    rows = []
+    for sid, s in corpus.items():
+        coders = sorted(name for name in s.layers if name != dashboard.GOLD)
+        has_gold = dashboard.GOLD in s.layers
+        w = where[sid]
+        d = agreement.sentence_disagreement(s, coders) if len(coders) >= 2 else None
+        disputed = (d["mentions_disputed"] + d["relations_disputed"]) if d else 0
+        if disputed_only and not disputed:
+            continue
+        rows.append({"sentence": sid, "text": s.text, "annotators": coders, "has_gold": has_gold,
+                     "mentions_disputed": d["mentions_disputed"] if d else 0,
+                     "relations_disputed": d["relations_disputed"] if d else 0, "disputed": disputed,
+                     "mean_mention_f1": d["mean_mention_f1"] if d else None, **w})
+    rows.sort(key=lambda r: (r["has_gold"], -r["disputed"],
+                             r["mean_mention_f1"] if r["mean_mention_f1"] is not None else 101.0,
+                             r["document"], r["position"]))
+    return rows
+
+
+def review_comparison(*, sentence: Sentence) -> dict[str, Any]:
+    """Every submitted annotator version of a sentence, and the union of their items marked with who has
+    each one: ``mentions`` keyed by (type, fragments), ``relations`` by (type, head, tail) with whole
+    mentions as ends (ends ordered for symmetric types), ``groups`` by (type, member mentions), so an
+    item "agrees" only when every version has exactly it. Also the current gold (or None) and who still has a draft."""
+    from annotation.models import RelationType
+    from annotation.services.review import group_key, mention_key, relation_key
+
+    anns = list(Annotation.objects.filter(sentence=sentence, annotator__isnull=False)
+                .select_related("annotator", "sentence").order_by("annotator__username"))
+    versions = [annotation_state(annotation=a) for a in anns if a.status == AnnotationStatus.SUBMITTED]
+    drafting = [a.annotator.get_username() for a in anns if a.status == AnnotationStatus.DRAFT]
+    gold = Annotation.objects.filter(sentence=sentence, annotator__isnull=True).select_related("sentence").first()
+    symmetric = set(RelationType.objects.filter(project_id=sentence.project_id, symmetric=True)
+                    .values_list("name", flat=True))
+    text = sentence.text
+    mentions: dict[str, dict[str, Any]] = {}
+    relations: dict[str, dict[str, Any]] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for v in versions:
+        keys = {m["id"]: mention_key(m["type"], m["fragments"]) for m in v["mentions"]}
+        for m in v["mentions"]:
+            key = keys[m["id"]]
+            item = mentions.setdefault(repr(key), {"key": key, "type": key[0], "fragments": key[1],
+                                                   "text": " … ".join(text[s:e] for s, e in key[1]), "who": []})
+            item["who"].append(v["annotator"])
+        for r in v["relations"]:
+            if r["head"] not in keys or r["tail"] not in keys:
+                continue
+            key = relation_key(r["type"], keys[r["head"]], keys[r["tail"]], r["type"] in symmetric)
+            item = relations.setdefault(repr(key), {"key": key, "type": key[0], "head": key[1], "tail": key[2],
+                                                    "symmetric": key[0] in symmetric, "who": []})
+            if v["annotator"] not in item["who"]:
+                item["who"].append(v["annotator"])
+        for g in v["groups"]:
+            if any(m not in keys for m in g["members"]):
+                continue
+            key = group_key(g["type"], [keys[m] for m in g["members"]])
+            item = groups.setdefault(repr(key), {"key": key, "type": key[0], "members": key[1], "who": []})
+            if v["annotator"] not in item["who"]:
+                item["who"].append(v["annotator"])
+    n = len(versions)
+    by_span: dict[str, set[str]] = {}
+    for item in mentions.values():
+        by_span.setdefault(repr(item["fragments"]), set()).add(item["type"])
+    for item in mentions.values():
+        item["agreed"] = n > 0 and len(item["who"]) == n
+        item["other_types"] = sorted(by_span[repr(item["fragments"])] - {item["type"]})
+    for item in groups.values():
+        item["agreed"] = n > 0 and len(item["who"]) == n
+        item["texts"] = [" … ".join(text[s:e] for s, e in m[1]) for m in item["members"]]
+    for item in relations.values():
+        item["agreed"] = n > 0 and len(item["who"]) == n
+        for end in ("head", "tail"):
+            item[end + "_text"] = " … ".join(text[s:e] for s, e in item[end][1])
+    return {
+        "versions": versions,
+        "annotators": [v["annotator"] for v in versions],
+        "drafting": drafting,
+        "gold": annotation_state(annotation=gold) if gold is not None else None,
+        "mentions": sorted(mentions.values(), key=lambda m: (m["fragments"], m["type"])),
+        "relations": sorted(relations.values(), key=lambda r: (r["head"][1], r["tail"][1], r["type"])),
+        "groups": sorted(groups.values(), key=lambda g: (g["members"], g["type"])),
+    }
+
+
+def review_annotators(*, project: Project) -> list[str]:
+    """Usernames of everyone who submitted an annotation in the project (the review list's filter)."""
+    return sorted(set(Annotation.objects.filter(sentence__project=project, status=AnnotationStatus.SUBMITTED)
+                      .values_list("annotator__username", flat=True).distinct()))

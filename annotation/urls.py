@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_editor, views_review, views_settings
 
 P = "projects/<int:project_id>/"
 
@@ -19,12 +19,18 @@ urlpatterns = [
     path(P + "exports/<int:export_id>/download/", views.export_download, name="export-download"),
     path(P + "dashboard/", views.project_dashboard, name="project-dashboard"),
     path(P + "dashboard/webhook/", views.dashboard_webhook, name="dashboard-webhook"),
-]
-
-from . import views_editor  # noqa: E402  (the annotation page; kept apart from the data-manager views)
-
-urlpatterns += [
+    # The annotation page (annotators, curators, admins; read-only for viewers).
     path(P + "annotate/", views_editor.annotate_next, name="annotate-next"),
     path(P + "sentences/<int:sentence_id>/annotate/", views_editor.annotate_sentence, name="annotate-sentence"),
     path(P + "sentences/<int:sentence_id>/skip/", views_editor.annotate_skip, name="annotate-skip"),
+    # Review / adjudication (curators).
+    path(P + "review/", views_review.review_list, name="review-list"),
+    path(P + "sentences/<int:sentence_id>/review/", views_review.review_sentence, name="review-sentence"),
+    # Settings (admins) and the guideline (everyone in the project).
+    path(P + "settings/", views_settings.project_settings, name="project-settings"),
+    path(P + "settings/schema/", views_settings.schema_settings, name="schema-settings"),
+    path(P + "settings/guideline/", views_settings.guideline_edit, name="guideline-edit"),
+    path(P + "settings/members/", views_settings.members_settings, name="members-settings"),
+    path(P + "guideline/", views_settings.guideline_show, name="guideline"),
+    path(P + "train/", views_settings.training_start, name="training-start"),
 ]

@@ -23,6 +23,7 @@ from annotation import dashboard, selectors, services
 from annotation.errors import DomainError
 from annotation.forms import ExportForm, ImportForm, ProjectCreateForm, WebhookForm
 from annotation.models import (
+    RUNNING_MODEL_STATUSES,
     Annotation,
     AnnotationStatus,
     CorpusExport,
@@ -45,6 +46,7 @@ CONFIGURE = frozenset({Role.ADMIN})
 EXPORT = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
 # The dashboard names annotators and their agreement: for those who lead the work, not for annotators.
 MONITOR = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
+CURATE = frozenset({Role.ADMIN, Role.CURATOR})
 DOCUMENTS_PER_PAGE = 50
 
 
@@ -69,7 +71,7 @@ def _count(grouped: Any) -> Coalesce:
 
 def _template_ctx(project: Project | None = None, role: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"project": project, "role": role, "can_configure": role in CONFIGURE, "can_export": role in EXPORT,
-            "can_monitor": role in MONITOR,
+            "can_monitor": role in MONITOR, "can_review": role in CURATE,
             **extra}
 
 
@@ -151,8 +153,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     ]
     relation_types = RelationType.objects.filter(project=project).prefetch_related("allowed_heads", "allowed_tails")
     jobs = ImportJob.objects.filter(project=project)[:5] if role in CONFIGURE else []
+    active = ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).first()
+    training = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
     return render(request, "annotation/project_detail.html", _template_ctx(
-        project, role,
+        project, role, active=active, training=training,
+        active_f1={"entities": dashboard._micro(active.metrics, "entities"),
+                   "relations": dashboard._micro(active.metrics, "relations")} if active else None,
+        models_api=reverse("api-model-list", kwargs={"project_id": project.pk}),
         page=page, split=split, q=q, splits=Split.choices, filter_query=filters.urlencode(),
         states=states, n_sentences=states[0]["total"],
         n_documents=Document.objects.filter(project=project).count(),
