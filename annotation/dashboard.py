@@ -47,6 +47,7 @@ def version_history(*, project: Project) -> list[dict[str, Any]]:
         fp = v.train_fingerprint or {}
         rows.append({
             "number": v.number, "status": v.status, "status_label": v.get_status_display(),
+            "architecture": v.architecture, "encoder": v.encoder or "default (MiniLM-L6)",
             "created_at": v.created_at, "finished_at": v.finished_at, "reason": v.reason,
             "entity_f1": _micro(m, "entities"), "entity_p": _micro(m, "entities", "precision"),
             "entity_r": _micro(m, "entities", "recall"),

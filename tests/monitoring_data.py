@@ -64,7 +64,7 @@ def build(project, members) -> dict:
         (4, ModelStatus.ACTIVE, report(3, 1, 1), 40),  # P 3/4 R 3/4 -> F1 75; relations 66.67
     ]:
         versions[number] = ModelVersion.objects.create(
-            project=project, number=number, architecture="span.v1", status=status, metrics=metrics,
+            project=project, number=number, architecture="tagger.v1" if number == 2 else "span.v1", status=status, metrics=metrics,
             train_fingerprint={"sentences": trained} if trained else {}, trained_on_gold_count=trained or 0,
             comparison={"reason": "relation_f1 worse than the active version by more than 0.01"}
             if status == ModelStatus.REJECTED else {},

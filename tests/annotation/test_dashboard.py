@@ -106,6 +106,10 @@ def test_dashboard_page_shows_the_figures(project, members, data):
     assert 'id="dashboard-data"' in html and "vendor/chartjs/chart.umd.js" in html and "cdn" not in html.lower()
     assert reverse("document-detail", args=[project.pk, data["document"].pk]) + f"#s{data['sentences'][0].pk}" in html
     assert "CUDA out of memory" in html
+    # each version is labelled with its architecture
+    rows = {v["number"]: v for v in r.context["history"]}
+    assert rows[2]["architecture"] == "tagger.v1" and rows[4]["architecture"] == "span.v1"
+    assert "<code title=\"encoder: default (MiniLM-L6)\">tagger.v1</code>" in html
     # the version picker shows another version's per-type figures
     r = _client(members["viewer"]).get(reverse("project-dashboard", args=[project.pk]), {"version": 2})
     assert r.context["per_type"]["number"] == 2

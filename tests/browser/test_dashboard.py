@@ -32,5 +32,16 @@ def test_dashboard_draws_its_charts(browser, login, members, project, screenshot
     assert blank is False
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Active model: v4" in body and "most disputed sentences" in body.lower() and "NCT9_inc" in body
+    # the model-version table is a table: each header sits over its column, and it stays inside its card
+    layout = browser.execute_script("""
+        var t = document.querySelector('table.model-versions'), card = t.closest('.card');
+        var th = t.querySelectorAll('thead th'), td = t.querySelector('tbody tr').querySelectorAll('td');
+        return {display: getComputedStyle(t).display, th0: th[0].getBoundingClientRect().left,
+                td0: td[0].getBoundingClientRect().left, th7: th[7].getBoundingClientRect().left,
+                td7: td[7].getBoundingClientRect().left, right: t.getBoundingClientRect().right,
+                cardRight: card.getBoundingClientRect().right};""")
+    assert layout["display"] == "table"
+    assert abs(layout["th0"] - layout["td0"]) < 2 and abs(layout["th7"] - layout["td7"]) < 2, layout
+    assert layout["right"] <= layout["cardRight"] + 1, layout
     browser.set_window_size(1400, browser.execute_script("return document.body.scrollHeight") + 40)
     assert screenshot("dashboard").stat().st_size > 0
