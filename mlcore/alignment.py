@@ -18,7 +18,10 @@ from .types import Example, Mention, Schema
 
 logger = logging.getLogger(__name__)
 
-_WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+# CJK ideographs are words of one character each (as BERT's basic tokenizer splits them): Chinese has no
+# spaces, and a run of ideographs as one word would hide every mention boundary inside it.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_WORD_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+|[^\w\s]", re.UNICODE)
 
 
 def word_spans(

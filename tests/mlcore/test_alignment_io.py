@@ -24,6 +24,15 @@ def test_word_spans_cut_at_mention_boundaries_non_ascii():
     assert mention_word_span(words, 10, 10) is None
 
 
+def test_cjk_ideographs_are_one_word_each_latin_words_stay_whole():
+    text = "患者有高血压 and HbA1c>7%"
+    assert [text[s:e] for s, e in word_spans(text)] == [
+        "患", "者", "有", "高", "血", "压", "and", "HbA1c", ">", "7", "%",
+    ]
+    # without that, a mention inside a run of ideographs would have no word boundary to land on
+    assert word_spans("心火和目火", [Mention(3, 5, "Condition")]) == [(i, i + 1) for i in range(5)]
+
+
 def test_given_tokens_are_cut_and_uncovered_mentions_covered():
     text = "ab cd"
     words = word_spans(text, [Mention(1, 2, "X")], tokens=[(0, 2)])  # token "cd" not given
