@@ -25,7 +25,7 @@ from .io import read_spert_json, write_spert_json
 from .metrics import calibration_report
 from .metrics import evaluate as evaluate_sets
 from .registry import DEFAULT_ARCHITECTURE, get_architecture
-from .training import TrainConfig, train_loop
+from .training import TrainConfig, set_seed, train_loop
 from .types import Example, Mention, Prediction, Relation, Schema
 
 logger = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ def train_model(
     arch_cfg, train_cfg = split_config(arch, config)
     tokenizer = load_tokenizer(enc_src)
     base = load_pretrained_encoder(enc_src)
+    set_seed(train_cfg.seed)  # the heads' initial weights too: the same seed trains the same model
     model = _build(arch, arch_cfg, schema, base, tokenizer)
     stats = AlignStats()
     train_docs = build_docs(train, tokenizer, schema, with_gold=True, cut_at_mentions=True, stats=stats)
