@@ -3,7 +3,8 @@
 Reference SpERT pools by materialising batch x spans x wordpieces x hidden, which exhausts memory on long
 criteria. Here wordpieces are first max-reduced to words (a scatter), then any word range ``[s, e)`` is
 answered from a sparse table of range maxima in O(1): memory is levels x batch x words x hidden, with
-levels = floor(log2(words)) + 1, independent of the number of spans.
+levels = floor(log2(words)) + 1, independent of the number of spans. Range sums and means come from
+prefix sums over words (batch x (words + 1) x hidden), also independent of the number of spans.
 """
 
 from __future__ import annotations
@@ -53,3 +54,26 @@ class RangeMax:
         out = torch.maximum(self.table[i1], self.table[i2])
         empty = (e <= s).unsqueeze(-1)
         return out.masked_fill(empty, 0.0)
+
+
+class RangeSum:
+    """Prefix sums over words: ``query(b, s, e)`` = sum (or mean) over x[b, s:e] (zeros where e <= s)."""
+
+    def __init__(self, x: torch.Tensor):
+        # x: [B, N, H]; prefix: [B * (N + 1), H], row b * (N + 1) + i = sum of x[b, :i]. Accumulated in
+        # float32 at least: a bf16 running sum loses the small terms of long sentences.
+        self.b, self.n, self.h = x.shape
+        self.dtype = x.dtype
+        acc = torch.promote_types(x.dtype, torch.float32)
+        prefix = torch.cat([x.new_zeros((self.b, 1, self.h), dtype=acc), x.to(acc).cumsum(1)], dim=1)
+        self.prefix = prefix.reshape(-1, self.h)
+
+    def query(self, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor, mean: bool = False) -> torch.Tensor:
+        """b, s, e: [S] long -> [S, H] sums (``mean=True``: means) over words [s, e) of sequence b."""
+        row = b * (self.n + 1)
+        s = s.clamp(min=0, max=self.n)
+        e = e.clamp(min=0, max=self.n)
+        out = self.prefix[row + torch.maximum(e, s)] - self.prefix[row + s]  # zeros where e <= s
+        if mean:
+            out = out / (e - s).clamp(min=1).unsqueeze(-1).to(out.dtype)
+        return out.to(self.dtype)

@@ -7,13 +7,17 @@ entity type: gold in training, predicted at inference), and the max-pooled conte
 when empty), with a sigmoid per relation type. Training: all gold spans plus ``neg_entities`` random
 non-gold spans, all gold relation pairs plus ``neg_relations`` strong negatives (pairs of gold entities
 without relation) per sentence; one encoder pass per sentence.
+
+Ablations after SpERT: ``span_pooling`` "sum" or "mean" instead of "max" (from prefix sums over word
+states, so memory stays independent of the number of spans), and ``rel_context`` "sentence" (max-pool of
+the whole sentence) or "cls" (the [CLS] vector) instead of the localized context between the two spans.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -22,6 +26,7 @@ from torch import nn
 
 from ..alignment import Doc
 from ..encoder import WindowedEncoder
+from ..pooling import RangeSum
 from ..types import Schema
 from .base import (
     FFNN,
@@ -56,6 +61,30 @@ class SpanConfig:
     rel_chunk: int = 4096  # relation candidates per head call
     max_wordpieces: int | None = None  # encoder window length (None: the encoder's limit)
     window_overlap: int | None = None
+    span_pooling: str = "max"  # word states of a span: "max", "sum" or "mean"
+    rel_context: str = "localized"  # "localized": max-pool between the spans; "sentence": of all; "cls"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on an unknown option."""
+        choices = {"span_pooling": ("max", "sum", "mean"), "rel_context": ("localized", "sentence", "cls")}
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+        for name in ("neg_entities", "neg_relations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, not {getattr(self, name)!r}")
+
+
+@dataclass
+class SpanEncoded(Encoded):
+    """Encoder output plus what the configured pooling and relation context need."""
+
+    sums: RangeSum | None = None  # prefix sums over words (span_pooling "sum" / "mean")
+    sentence: torch.Tensor | None = None  # [B, H] max-pool of each sentence's words (rel_context "sentence")
 
 
 class SpanModel(JointModel):
@@ -63,6 +92,7 @@ class SpanModel(JointModel):
 
     def __init__(self, cfg: SpanConfig, schema: Schema, encoder: WindowedEncoder):
         super().__init__(schema, encoder)
+        cfg.validate()  # again: the config may have been changed after construction
         self.cfg = cfg
         h = encoder.hidden_size
         self.width_emb = nn.Embedding(cfg.max_span_width + 2, cfg.width_dim)
@@ -73,9 +103,43 @@ class SpanModel(JointModel):
         self.rel_head = FFNN(2 * arg_dim + h, max(1, self.n_rel), cfg.rel_hidden, cfg.dropout)
 
     # ---- representations -------------------------------------------------------------------------
-    def _span_repr(self, enc: Encoded, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        """[S, span_dim] for spans ``[s, e)`` of sequences ``b``: max-pool (+ first and last word) + width."""
-        pooled = enc.ranges.query(b, s, e)
+    def encode(self, docs: list[Doc]) -> SpanEncoded:
+        enc = super().encode(docs)
+        sums = RangeSum(enc.words) if self.cfg.span_pooling != "max" else None
+        sentence = None
+        if self.cfg.rel_context == "sentence":
+            dev = enc.words.device
+            b = torch.arange(len(docs), device=dev)
+            n = torch.tensor(enc.n_words, dtype=torch.long, device=dev)
+            sentence = enc.ranges.query(b, torch.zeros_like(n), n)  # [B, H]
+        base = {f.name: getattr(enc, f.name) for f in fields(Encoded)}
+        return SpanEncoded(**base, sums=sums, sentence=sentence)
+
+    def _pool(self, enc: SpanEncoded, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """[S, H] pooled word states of spans ``[s, e)`` of sequences ``b``."""
+        if enc.sums is None:
+            return enc.ranges.query(b, s, e)
+        return enc.sums.query(b, s, e, mean=self.cfg.span_pooling == "mean")
+
+    def _context(
+        self,
+        enc: SpanEncoded,
+        b: torch.Tensor,  # [P]
+        h_span: tuple[torch.Tensor, torch.Tensor],  # (start, end) words, [P] each
+        t_span: tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        """[P, H] relation context of each pair."""
+        if self.cfg.rel_context == "cls":
+            return enc.cls[b]
+        if enc.sentence is not None:
+            return enc.sentence[b]
+        ctx_s = torch.minimum(h_span[1], t_span[1])
+        ctx_e = torch.maximum(h_span[0], t_span[0])
+        return enc.ranges.query(b, ctx_s, ctx_e)  # zeros when the spans touch or overlap
+
+    def _span_repr(self, enc: SpanEncoded, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """[S, span_dim] for spans ``[s, e)`` of sequences ``b``: pool (+ first and last word) + width."""
+        pooled = self._pool(enc, b, s, e)
         width = (e - s).clamp(max=self.cfg.max_span_width + 1)
         parts = [pooled]
         if self.cfg.boundary_repr:
@@ -85,12 +149,14 @@ class SpanModel(JointModel):
         parts.append(self.width_emb(width).to(pooled.dtype))
         return torch.cat(parts, dim=-1)
 
-    def _ent_logits(self, enc: Encoded, rep: torch.Tensor, b: torch.Tensor, mc: bool = False) -> torch.Tensor:
+    def _ent_logits(
+        self, enc: SpanEncoded, rep: torch.Tensor, b: torch.Tensor, mc: bool = False
+    ) -> torch.Tensor:
         return self.ent_head(torch.cat([rep, enc.cls[b]], dim=-1), mc=mc)  # [S, n_ent + 1]
 
     def _rel_logits(
         self,
-        enc: Encoded,
+        enc: SpanEncoded,
         b: torch.Tensor,  # [P] sequence of each pair
         h_rep: torch.Tensor,  # [P, span_dim]
         t_rep: torch.Tensor,
@@ -100,9 +166,7 @@ class SpanModel(JointModel):
         t_type: torch.Tensor,
         mc: bool = False,
     ) -> torch.Tensor:
-        ctx_s = torch.minimum(h_span[1], t_span[1])
-        ctx_e = torch.maximum(h_span[0], t_span[0])
-        ctx = enc.ranges.query(b, ctx_s, ctx_e)  # zeros when the spans touch or overlap
+        ctx = self._context(enc, b, h_span, t_span)  # [P, H]
         parts = [h_rep, t_rep, ctx]
         if self.type_emb is not None:
             parts += [self.type_emb(h_type).to(h_rep.dtype), self.type_emb(t_type).to(h_rep.dtype)]
@@ -120,7 +184,7 @@ class SpanModel(JointModel):
         return head.out(F.gelu(y)) if head.hidden is not None else y
 
     def _ent_logits_factored(
-        self, enc: Encoded, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor
+        self, enc: SpanEncoded, b: torch.Tensor, s: torch.Tensor, e: torch.Tensor
     ) -> torch.Tensor:
         """Entity logits [S, n_ent + 1] with the first layer split by input part.
 
@@ -132,7 +196,7 @@ class SpanModel(JointModel):
         h = enc.words.shape[-1]
         n = enc.words.shape[1]
         o = 0
-        y = enc.ranges.query(b, s, e) @ w[:, o : o + h].T  # [S, D]
+        y = self._pool(enc, b, s, e) @ w[:, o : o + h].T  # [S, D]
         o += h
         if self.cfg.boundary_repr:
             flat = enc.words.reshape(-1, h)
@@ -150,7 +214,7 @@ class SpanModel(JointModel):
 
     def _rel_logits_factored(
         self,
-        enc: Encoded,
+        enc: SpanEncoded,
         k_rep: torch.Tensor,  # [K, span_dim] kept entities
         k_type: torch.Tensor,  # [K]
         k_span: tuple[torch.Tensor, torch.Tensor],  # (start, end) words, [K] each
@@ -175,9 +239,7 @@ class SpanModel(JointModel):
         out = []
         for c in range(0, pb.shape[0], chunk):
             b, i, j = pb[c : c + chunk], ph[c : c + chunk], pt[c : c + chunk]
-            ctx = enc.ranges.query(
-                b, torch.minimum(k_span[1][i], k_span[1][j]), torch.maximum(k_span[0][i], k_span[0][j])
-            )
+            ctx = self._context(enc, b, (k_span[0][i], k_span[1][i]), (k_span[0][j], k_span[1][j]))
             y = a_h[i] + a_t[j] + ctx @ w_ctx.T + lin.bias
             logits = self._finish(self.rel_head, y)
             allowed = self.allowed[k_type[i], k_type[j]][:, : logits.shape[-1]]

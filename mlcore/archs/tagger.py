@@ -3,8 +3,14 @@ Chen et al., 2020).
 
 Words (max-pooled wordpieces) are tagged with a softmax (or a linear-chain CRF). Embeddings of the tags
 (gold in training, predicted at inference) are concatenated to the encoder states; head and tail FFNN
-projections of each entity's last word feed a biaffine classifier (bilinear + linear, or bilinear only)
-over ordered entity pairs with a NEG class.
+projections of each entity's last word feed a relation classifier over ordered entity pairs with a NEG
+class: by default (``re_head="re_m2"``) a biaffine one (bilinear + linear, or bilinear only), or
+(``re_head="re_m1"``, Chen et al.'s RE-M1) the two projections summed, GELU, then a fully connected layer.
+
+Ablations after Giorgi et al. (2019): ``label_embeddings=False`` (no tag embedding concatenated),
+``proj="shared"`` (one FFNN for head and tail) or ``proj="none"`` (the biaffine runs on the raw word
+state [+ tag embedding] vectors), ``biaffine="linear"`` (no bilinear term); entity pre-training is the
+training config's ``relation_warmup_epochs`` (this architecture's default 1.0; 0 turns it off).
 
 Nested/overlapping gold mentions cannot all be tagged: for training they are reduced by the rule
 *longest first*: mentions sorted by (length descending, start), each kept unless it overlaps one already
@@ -43,15 +49,43 @@ class TaggerConfig:
     crf: bool = False
     tag_dim: int = 25
     proj_dim: int = 128  # head/tail projection size
-    biaffine: str = "bilinear+linear"  # or "bilinear"
+    biaffine: str = "bilinear+linear"  # or "bilinear", "linear" (on [head; tail]); re_head="re_m2" only
     dropout: float = 0.1
     rel_negatives: str = "gold"  # "gold": pairs of gold entities; "predicted": gold + predicted entities
     max_neg_pairs: int = 200  # NEG pairs sampled per sentence in training
     max_wordpieces: int | None = None
     window_overlap: int | None = None
+    re_head: str = "re_m2"  # "re_m2": biaffine; "re_m1": FC(GELU(head_proj(h) + tail_proj(t)))
+    label_embeddings: bool = True  # concatenate tag embeddings to the word states (False: tag_dim unused)
+    proj: str = "separate"  # head/tail FFNN: "separate", "shared" (one for both), "none" (raw vectors)
 
     # training defaults this architecture wants (overridable): entity pre-training ramp over epoch 1
     train_defaults: ClassVar[dict[str, Any]] = {"relation_warmup_epochs": 1.0}
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on an unknown option or a combination that is not a model."""
+        choices = {
+            "scheme": ("BIO", "BIOES"),
+            "biaffine": ("bilinear+linear", "bilinear", "linear"),
+            "rel_negatives": ("gold", "predicted"),
+            "re_head": ("re_m2", "re_m1"),
+            "proj": ("separate", "shared", "none"),
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+        if self.re_head == "re_m1":
+            if self.biaffine != "bilinear+linear":
+                raise ValueError(f"biaffine={self.biaffine!r} applies to re_head='re_m2' only, not 're_m1'")
+            if self.proj != "separate":
+                # shared: FC(f(h) + f(t)) scores (h, t) and (t, h) alike; none: no projection to sum
+                raise ValueError(
+                    f"re_head='re_m1' needs proj='separate' (head and tail FFNN), not {self.proj!r}"
+                )
 
 
 def reduce_nested(ents: list[tuple[int, int, int]]) -> list[int]:
@@ -65,6 +99,47 @@ def reduce_nested(ents: list[tuple[int, int, int]]) -> list[int]:
             taken.append((s, e))
             keep.append(i)
     return sorted(keep)
+
+
+def tag_names(n_ent: int, scheme: str) -> list[str]:
+    """Tag inventory: ``O`` then ``{prefix}-{type idx}`` per entity type (prefixes BI or BIES)."""
+    prefixes = "BI" if scheme == "BIO" else "BIES"
+    return ["O"] + [f"{p}-{t}" for t in range(n_ent) for p in prefixes]
+
+
+def encode_tags(
+    tag_index: dict[str, int], n: int, ents: list[tuple[int, int, int]], bioes: bool
+) -> list[int]:
+    """Tag ids for ``n`` words from non-overlapping ``(start, end, type)`` spans."""
+    tags = [0] * n
+    for s, e, t in ents:
+        if bioes and e - s == 1:
+            tags[s] = tag_index[f"S-{t}"]
+            continue
+        tags[s] = tag_index[f"B-{t}"]
+        for i in range(s + 1, e):
+            tags[i] = tag_index[f"I-{t}"]
+        if bioes:
+            tags[e - 1] = tag_index[f"E-{t}"]
+    return tags
+
+
+def decode_tags(names: list[str], tags: list[int]) -> list[tuple[int, int, int]]:
+    """Spans from a tag sequence (lenient: an I/E without a matching open span starts one)."""
+    ents: list[tuple[int, int, int]] = []
+    cur: tuple[int, int] | None = None  # (start, type)
+    for i, tag in enumerate(tags + [0]):
+        name = names[tag]
+        p, t = (name[0], int(name[2:])) if name != "O" else ("O", -1)
+        if cur is not None and (p in ("O", "B", "S") or t != cur[1]):
+            ents.append((cur[0], i, cur[1]))
+            cur = None
+        if p in ("B", "S") or (p in ("I", "E") and cur is None):
+            cur = (i, t)
+        if p in ("S", "E") and cur is not None:
+            ents.append((cur[0], i + 1, cur[1]))
+            cur = None
+    return ents
 
 
 class CRF(nn.Module):
@@ -123,60 +198,43 @@ class TaggerModel(JointModel):
 
     def __init__(self, cfg: TaggerConfig, schema: Schema, encoder: WindowedEncoder):
         super().__init__(schema, encoder)
-        if cfg.scheme not in ("BIO", "BIOES"):
-            raise ValueError(f"scheme must be BIO or BIOES, not {cfg.scheme!r}")
-        if cfg.biaffine not in ("bilinear+linear", "bilinear"):
-            raise ValueError(f"biaffine must be 'bilinear+linear' or 'bilinear', not {cfg.biaffine!r}")
-        if cfg.rel_negatives not in ("gold", "predicted"):
-            raise ValueError(f"rel_negatives must be 'gold' or 'predicted', not {cfg.rel_negatives!r}")
+        cfg.validate()  # again: the config may have been changed after construction
         self.cfg = cfg
-        prefixes = "BI" if cfg.scheme == "BIO" else "BIES"
-        self.tags = ["O"] + [f"{p}-{t}" for t in range(self.n_ent) for p in prefixes]
+        self.tags = tag_names(self.n_ent, cfg.scheme)
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         h = encoder.hidden_size
         self.tagger = FFNN(h, len(self.tags), 0, cfg.dropout)
         self.crf = CRF(len(self.tags)) if cfg.crf else None
-        self.tag_emb = nn.Embedding(len(self.tags), cfg.tag_dim)
-        z = h + cfg.tag_dim
-        self.head_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout)
-        self.tail_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout)
+        # Modules are created in the same order for every option so that the default config's parameter
+        # initialisation (and so its training run) is unchanged by the options.
+        self.tag_emb = nn.Embedding(len(self.tags), cfg.tag_dim) if cfg.label_embeddings else None
+        z = h + (cfg.tag_dim if cfg.label_embeddings else 0)  # pair input: word state [+ tag embedding]
+        # proj="shared": head_proj projects both ends; proj="none": no projection, d = z
+        self.head_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout) if cfg.proj != "none" else None
+        self.tail_proj = FFNN(z, cfg.proj_dim, 0, cfg.dropout) if cfg.proj == "separate" else None
+        d = cfg.proj_dim if cfg.proj != "none" else z
         n_out = self.n_rel + 1  # index 0 = NEG
-        self.bilinear = nn.Parameter(torch.zeros(n_out, cfg.proj_dim, cfg.proj_dim))
-        nn.init.xavier_uniform_(self.bilinear)
-        self.linear = nn.Linear(2 * cfg.proj_dim, n_out) if cfg.biaffine == "bilinear+linear" else None
-        self.bias = nn.Parameter(torch.zeros(n_out))
+        self.bilinear: nn.Parameter | None = None
+        self.linear: nn.Linear | None = None
+        self.bias: nn.Parameter | None = None
+        self.rel_fc: FFNN | None = None
+        if cfg.re_head == "re_m2":
+            if cfg.biaffine != "linear":
+                self.bilinear = nn.Parameter(torch.zeros(n_out, d, d))  # [n_rel + 1, d, d]
+                nn.init.xavier_uniform_(self.bilinear)
+            if cfg.biaffine != "bilinear":
+                self.linear = nn.Linear(2 * d, n_out)
+            self.bias = nn.Parameter(torch.zeros(n_out))
+        else:
+            self.rel_fc = FFNN(d, n_out, 0, cfg.dropout)
 
     # ---- tags ---------------------------------------------------------------------------------------------
     def encode_tags(self, n: int, ents: list[tuple[int, int, int]]) -> list[int]:
-        tags = [0] * n
-        bioes = self.cfg.scheme == "BIOES"
-        for s, e, t in ents:
-            if bioes and e - s == 1:
-                tags[s] = self.tag_index[f"S-{t}"]
-                continue
-            tags[s] = self.tag_index[f"B-{t}"]
-            for i in range(s + 1, e):
-                tags[i] = self.tag_index[f"I-{t}"]
-            if bioes:
-                tags[e - 1] = self.tag_index[f"E-{t}"]
-        return tags
+        return encode_tags(self.tag_index, n, ents, self.cfg.scheme == "BIOES")
 
     def decode_tags(self, tags: list[int]) -> list[tuple[int, int, int]]:
         """Spans from a tag sequence (lenient: an I/E without a matching open span starts one)."""
-        ents: list[tuple[int, int, int]] = []
-        cur: tuple[int, int] | None = None  # (start, type)
-        for i, tag in enumerate(tags + [0]):
-            name = self.tags[tag]
-            p, t = (name[0], int(name[2:])) if name != "O" else ("O", -1)
-            if cur is not None and (p in ("O", "B", "S") or t != cur[1]):
-                ents.append((cur[0], i, cur[1]))
-                cur = None
-            if p in ("B", "S") or (p in ("I", "E") and cur is None):
-                cur = (i, t)
-            if p in ("S", "E") and cur is not None:
-                ents.append((cur[0], i + 1, cur[1]))
-                cur = None
-        return ents
+        return decode_tags(self.tags, tags)
 
     # ---- shared pieces ------------------------------------------------------------------------------------
     def _pair_logits(
@@ -190,12 +248,29 @@ class TaggerModel(JointModel):
         t_type: torch.Tensor,
         mc: bool = False,
     ) -> torch.Tensor:
-        """Biaffine scores [P, n_rel + 1] for pairs (head word hi of seq hb, tail word ti of seq tb)."""
-        hz = F.gelu(self.head_proj(z[hb, hi], mc=mc))  # [P, D]
-        tz = F.gelu(self.tail_proj(z[tb, ti], mc=mc))
-        scores = torch.einsum("pd,rde,pe->pr", hz, self.bilinear.to(hz.dtype), tz) + self.bias.to(hz.dtype)
-        if self.linear is not None:
-            scores = scores + self.linear(torch.cat([hz, tz], -1))
+        """Relation scores [P, n_rel + 1] for pairs (head word hi of seq hb, tail word ti of seq tb)."""
+        xh, xt = z[hb, hi], z[tb, ti]  # [P, Z]
+        if self.rel_fc is not None:  # re_m1 (config validation guarantees separate projections)
+            assert self.head_proj is not None and self.tail_proj is not None
+            summed = F.gelu(self.head_proj(xh, mc=mc) + self.tail_proj(xt, mc=mc))  # [P, proj_dim]
+            scores = self.rel_fc(summed, mc=mc)
+        else:
+            if self.head_proj is None:  # proj="none": dropout only, so MC dropout still samples
+                drop = self.training or mc
+                hz, tz = F.dropout(xh, self.cfg.dropout, drop), F.dropout(xt, self.cfg.dropout, drop)
+            else:
+                tail_proj = self.tail_proj if self.tail_proj is not None else self.head_proj
+                hz = F.gelu(self.head_proj(xh, mc=mc))  # [P, D]
+                tz = F.gelu(tail_proj(xt, mc=mc))
+            assert self.bias is not None
+            bias = self.bias.to(hz.dtype)
+            if self.bilinear is not None:
+                scores = torch.einsum("pd,rde,pe->pr", hz, self.bilinear.to(hz.dtype), tz) + bias
+                if self.linear is not None:
+                    scores = scores + self.linear(torch.cat([hz, tz], -1))
+            else:
+                assert self.linear is not None
+                scores = self.linear(torch.cat([hz, tz], -1)) + bias
         if self.n_rel:
             allowed = self.allowed[h_type, t_type][:, : self.n_rel]
             scores = torch.cat([scores[:, :1], scores[:, 1:].masked_fill(~allowed, -1e4)], dim=1)
@@ -203,6 +278,12 @@ class TaggerModel(JointModel):
 
     def _tag_logits(self, words: torch.Tensor, mc: bool = False) -> torch.Tensor:
         return self.tagger(words, mc=mc)  # [B, N, n_tags]
+
+    def _pair_inputs(self, words: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
+        """Word states [B, N, H] with the embeddings of ``tags`` [B, N] concatenated (if enabled)."""
+        if self.tag_emb is None:
+            return words
+        return torch.cat([words, self.tag_emb(tags).to(words.dtype)], -1)  # [B, N, H + tag_dim]
 
     # ---- training -----------------------------------------------------------------------------------------
     def loss(self, docs: list[Doc], rng: random.Random, rel_weight: float = 1.0) -> dict[str, torch.Tensor]:
@@ -227,7 +308,7 @@ class TaggerModel(JointModel):
             ent_loss = self.crf.nll(em.float(), gold_tags, mask)
         else:
             ent_loss = F.cross_entropy(em.float()[mask], gold_tags[mask])
-        z = torch.cat([enc.words, self.tag_emb(gold_tags).to(enc.words.dtype)], -1)  # [B, N, H + tag_dim]
+        z = self._pair_inputs(enc.words, gold_tags)
 
         pred_ents: list[list[tuple[int, int, int]]] = [[] for _ in docs]
         if self.cfg.rel_negatives == "predicted":
@@ -311,7 +392,7 @@ class TaggerModel(JointModel):
             out[b].ents = [(s, e, t, 1.0 if gold_entities else float(tag_p[b, s:e].mean())) for s, e, t in es]
             ent_raw.append([1.0 if gold_entities else float(raw_p[b, s:e].mean()) for s, e, _ in es])
 
-        z = torch.cat([enc.words, self.tag_emb(tags).to(enc.words.dtype)], -1)
+        z = self._pair_inputs(enc.words, tags)
         pb, pi, pj = [], [], []
         for b, es in enumerate(ents):
             for i in range(len(es)):

@@ -1,11 +1,15 @@
-"""span.v1: overfit a few seeded sentences, save/load round trip, checkpoint checks, CLI."""
+"""span.v1: overfit a few seeded sentences, save/load round trip, options, checkpoint checks, CLI."""
 
 import json
 
 import pytest
+import torch
 
 import mlcore
 from mlcore import CheckpointVersionError, load_model, train_model
+from mlcore.api import _build, split_config
+from mlcore.archs.span import SpanConfig
+from mlcore.encoder import load_pretrained_encoder, load_tokenizer
 
 from .helpers import make_example, make_tiny_encoder, toy_examples_list
 
@@ -202,3 +206,105 @@ def test_should_stop_cancels_and_unknown_config_rejected(tmp_path, tiny_encoder,
 def test_unknown_architecture_is_clear(tmp_path, tiny_encoder, toy_schema):
     with pytest.raises(KeyError, match="span.v1"):
         train_model(_toy(), [], toy_schema, tmp_path / "z", arch="span.v9", encoder=tiny_encoder)
+
+
+def _train_and_reload(tmp_path, tiny_encoder, toy_schema, overrides):
+    examples = _toy()
+    metrics = train_model(
+        examples,
+        examples,
+        toy_schema,
+        tmp_path / "m",
+        arch="span.v1",
+        encoder=tiny_encoder,
+        config={**FAST, **overrides},
+        device="cpu",
+    )
+    model = load_model(tmp_path / "m", device="cpu")
+    assert {k: model.config["arch_config"][k] for k in overrides} == overrides
+    preds = model.predict(examples, batch_size=2)
+    again = load_model(tmp_path / "m").predict(examples, batch_size=3, mc_samples=2)
+    assert _keys(again) == _keys(preds)
+    for a, b in zip(preds, again, strict=True):
+        assert [m.score for m in a.mentions] == pytest.approx([m.score for m in b.mentions], abs=1e-5)
+        assert "bald" in b.uncertainty
+    return metrics, preds, examples
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"span_pooling": "mean", "rel_context": "sentence"}, {"span_pooling": "sum", "rel_context": "cls"}],
+    ids=["mean_sentence", "sum_cls"],
+)
+def test_pooling_and_context_options_overfit_and_round_trip(tmp_path, tiny_encoder, toy_schema, overrides):
+    metrics, preds, examples = _train_and_reload(tmp_path, tiny_encoder, toy_schema, overrides)
+    hist = metrics["history"]
+    assert hist[-1]["train_loss"] < 0.2 * hist[0]["train_loss"]
+    assert metrics["dev"]["entities"]["micro"]["f1"] == 100.0
+    assert metrics["dev"]["relations"]["micro"]["f1"] == 100.0
+    assert _keys(preds) == _keys(examples)
+
+
+def test_zero_negatives_still_trains(tmp_path, tiny_encoder, toy_schema):
+    # gold spans and gold relation pairs only: no "none" entity span and no NEG pair is ever sampled
+    overrides = {"neg_entities": 0, "neg_relations": 0}
+    metrics, _, _ = _train_and_reload(tmp_path, tiny_encoder, toy_schema, overrides)
+    hist = metrics["history"]
+    assert hist[-1]["train_loss"] < 0.2 * hist[0]["train_loss"]
+    assert metrics["dev"]["entities"]["micro"]["recall"] == 100.0
+    assert metrics["dev"]["relations_given_gold_entities"]["micro"]["recall"] == 100.0
+
+
+def _span_model(tiny_encoder, toy_schema, **kw):
+    tok = load_tokenizer(tiny_encoder)
+    return _build("span.v1", SpanConfig(**kw), toy_schema, load_pretrained_encoder(tiny_encoder), tok).eval()
+
+
+def test_span_pooling_and_context_compute_what_they_say(tiny_encoder, toy_schema):
+    from mlcore.alignment import build_docs
+
+    examples = _toy()
+    docs = build_docs(
+        examples, load_tokenizer(tiny_encoder), toy_schema, with_gold=True, cut_at_mentions=False
+    )
+    for pooling, context in (("sum", "sentence"), ("mean", "cls"), ("max", "localized")):
+        m = _span_model(tiny_encoder, toy_schema, span_pooling=pooling, rel_context=context)
+        with torch.no_grad():
+            enc = m.encode(docs)
+        words = enc.words
+        b, s, e = torch.tensor([0, 1, 3]), torch.tensor([0, 1, 2]), torch.tensor([3, 4, 4])
+        span = [words[bi, si:ei] for bi, si, ei in zip(b, s, e, strict=True)]
+        reduce = {"sum": lambda x: x.sum(0), "mean": lambda x: x.mean(0), "max": lambda x: x.max(0).values}
+        want = torch.stack([reduce[pooling](x) for x in span])
+        assert torch.allclose(m._pool(enc, b, s, e), want, atol=1e-5)
+        # pairs: spans [0, 1) and [2, 3) of doc 0, then touching spans [0, 1) and [1, 2) of doc 1
+        pb = torch.tensor([0, 1])
+        ctx = m._context(
+            enc,
+            pb,
+            (torch.tensor([0, 0]), torch.tensor([1, 1])),
+            (torch.tensor([2, 1]), torch.tensor([3, 2])),
+        )
+        if context == "cls":
+            want_ctx = enc.cls[pb]
+        elif context == "sentence":
+            want_ctx = torch.stack([words[i, : docs[i].n_words].max(0).values for i in (0, 1)])
+        else:  # words strictly between the spans; none between touching spans
+            want_ctx = torch.stack([words[0, 1], torch.zeros(words.shape[-1])])
+        assert torch.allclose(ctx, want_ctx, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"span_pooling": "avg"}, "span_pooling must be one of 'max', 'sum', 'mean', not 'avg'"),
+        ({"rel_context": "global"}, "rel_context must be one of 'localized', 'sentence', 'cls'"),
+        ({"neg_entities": -1}, "neg_entities must be >= 0"),
+        ({"neg_relations": -5}, "neg_relations must be >= 0"),
+    ],
+)
+def test_invalid_span_options_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        SpanConfig(**kw)
+    with pytest.raises(ValueError, match=match):
+        split_config("span.v1", kw)
