@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlcore {train,evaluate,predict,architectures}``."""
+"""Command line: ``python -m mlcore {train,evaluate,predict,compare,architectures}``."""
 
 from __future__ import annotations
 
@@ -89,6 +89,76 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_table, make_specs
+    from .io import read_spert_json
+    from .registry import available_architectures
+
+    train, schema = read_spert_json(args.train, args.types)
+    dev, _ = read_spert_json(args.dev, args.types)
+    if args.types is None:  # no types file: schema from both splits, in order of first appearance
+        from .types import Schema
+
+        schema = Schema.from_examples(train + dev)
+    if args.limit_train:
+        train = train[: args.limit_train]
+    if args.limit_dev:
+        dev = dev[: args.limit_dev]
+    configs = []
+    if args.configs:
+        with open(args.configs, encoding="utf-8") as f:
+            configs = json.load(f)
+        if not isinstance(configs, list):
+            raise SystemExit(f"{args.configs}: expected a JSON list of {{name, arch, config}} objects")
+    archs = [a.strip() for a in args.archs.split(",") if a.strip()] if args.archs else []
+    if not archs and not configs:
+        archs = available_architectures()
+    try:
+        specs = make_specs(archs, configs)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from e
+    last = [0.0]
+
+    def progress(p: dict) -> None:
+        now = time.monotonic()
+        if p.get("phase") != "train" or now - last[0] > 30 or p.get("step") == p.get("total_steps"):
+            last[0] = now
+            print(json.dumps(p), file=sys.stderr, flush=True)
+
+    rows = compare(
+        train,
+        dev,
+        schema,
+        specs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        encoder=args.encoder,
+        out_dir=args.out,
+        device=args.device,
+        predict_batch_size=args.predict_batch_size,
+        progress=progress,
+    )
+    print(
+        f"{len(train)} training sentences, {len(dev)} dev sentences; "
+        f"{args.epochs} epochs, batch {args.batch_size}, encoder {args.encoder or 'default'}"
+    )
+    print(format_table(rows))
+    if args.json:
+        settings = {
+            "train": args.train,
+            "dev": args.dev,
+            "types": args.types,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "encoder": args.encoder,
+            "train_sentences": len(train),
+            "dev_sentences": len(dev),
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"settings": settings, "rows": rows}, f, indent=1)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .registry import DEFAULT_ARCHITECTURE, available_architectures
 
@@ -126,6 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--details", default=None, help="also write JSONL with uncertainty and embedding per sentence"
     )
+    c = sub.add_parser(
+        "compare", help="train several architectures on the same data and budget, print a dev table"
+    )
+    c.add_argument("--train", required=True)
+    c.add_argument("--dev", required=True)
+    c.add_argument("--types", default=None)
+    c.add_argument("--archs", default=None, help="comma-separated architectures (default: all registered)")
+    c.add_argument("--configs", default=None, help='JSON file: a list of {"name", "arch", "config"} objects')
+    c.add_argument("--epochs", type=int, default=3)
+    c.add_argument("--batch-size", dest="batch_size", type=int, default=8)
+    c.add_argument("--predict-batch-size", dest="predict_batch_size", type=int, default=8)
+    c.add_argument(
+        "--encoder", default=None, help="HF model name or local path (default: packaged MiniLM-L6)"
+    )
+    c.add_argument("--out", default=None, help="keep the checkpoints under this directory (default: discard)")
+    c.add_argument("--json", default=None, help="also write the settings and rows to this JSON file")
+    c.add_argument("--limit-train", dest="limit_train", type=int, default=0)
+    c.add_argument("--limit-dev", dest="limit_dev", type=int, default=0)
     sub.add_parser("architectures", help="list registered architectures")
     args = ap.parse_args(argv)
     logging.basicConfig(
@@ -135,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "architectures":
         print("\n".join(available_architectures()))
         return 0
-    return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.cmd](args)
+    return {"train": _train, "evaluate": _evaluate, "predict": _predict, "compare": _compare}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ DEFAULT_ARCHITECTURE = "span.v1"
 _ARCHITECTURES: dict[str, tuple[str, str, str]] = {
     "span.v1": ("mlcore.archs.span", "SpanModel", "SpanConfig"),
     "tagger.v1": ("mlcore.archs.tagger", "TaggerModel", "TaggerConfig"),
+    "focus.v1": ("mlcore.archs.focus", "FocusModel", "FocusConfig"),
+    "ner.v1": ("mlcore.archs.baselines", "NerModel", "NerConfig"),
+    "re.v1": ("mlcore.archs.baselines", "ReModel", "ReConfig"),
+    "pipeline.v1": ("mlcore.archs.baselines", "PipelineModel", "PipelineConfig"),
+    "deep.v1": ("mlcore.archs.deep", "DeepModel", "DeepConfig"),
 }
 
 
