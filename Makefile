@@ -30,6 +30,7 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
 
 clean:
 	rm -rf var .pytest_cache

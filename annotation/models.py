@@ -7,20 +7,38 @@ sentence. Token indices never reach the database.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 
+if TYPE_CHECKING:
+    import enum
 
-class Role(models.TextChoices):
+    class TextChoices(enum.StrEnum):
+        """What type checkers need of ``models.TextChoices``: Django ships no type information (and the
+        project does not use django-stubs), so mypy would take each member for its ``(value, label)`` tuple."""
+
+        choices: ClassVar[list[tuple[str, str]]]
+        labels: ClassVar[list[str]]
+        values: ClassVar[list[str]]
+
+        @property
+        def label(self) -> str: ...
+else:
+    TextChoices = models.TextChoices
+
+
+class Role(TextChoices):
     ADMIN = "admin", "Admin"
     CURATOR = "curator", "Curator"
     ANNOTATOR = "annotator", "Annotator"
     VIEWER = "viewer", "Viewer"
 
 
-class QueueStrategy(models.TextChoices):
+class QueueStrategy(TextChoices):
     SEQUENTIAL = "sequential", "Sequential"
     RANDOM = "random", "Random"
     LEAST_CONFIDENCE = "least_confidence", "Least confidence"
@@ -122,13 +140,13 @@ class RelationType(models.Model):
         return self.name
 
 
-class Split(models.TextChoices):
+class Split(TextChoices):
     TRAIN = "train", "Train"
     DEV = "dev", "Dev"
     TEST = "test", "Test"
 
 
-class Section(models.TextChoices):
+class Section(TextChoices):
     NONE = "", "—"
     INCLUSION = "inclusion", "Inclusion"
     EXCLUSION = "exclusion", "Exclusion"
@@ -178,7 +196,7 @@ class Sentence(models.Model):
         return f"{self.document_id}:{self.position}"
 
 
-class AnnotationStatus(models.TextChoices):
+class AnnotationStatus(TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
     GOLD = "gold", "Gold"
@@ -287,7 +305,7 @@ class MentionGroup(models.Model):
         return f"{self.group_type} group {self.pk}"
 
 
-class JobStatus(models.TextChoices):
+class JobStatus(TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -315,7 +333,7 @@ class ImportJob(models.Model):
         return f"import {self.pk} ({self.format}, {self.status})"
 
 
-class ModelStatus(models.TextChoices):
+class ModelStatus(TextChoices):
     QUEUED = "queued", "Queued"
     TRAINING = "training", "Training"
     EVALUATING = "evaluating", "Evaluating"
@@ -411,12 +429,12 @@ class SentencePrediction(models.Model):
         return f"prediction of {self.sentence_id} by {self.model_version_id}"
 
 
-class AlertKind(models.TextChoices):
+class AlertKind(TextChoices):
     REJECTED = "rejected_candidate", "Rejected candidate"
     DROP = "active_drop", "Active model's figures dropped"
 
 
-class WebhookStatus(models.TextChoices):
+class WebhookStatus(TextChoices):
     NONE = "", "No webhook"
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
@@ -478,12 +496,12 @@ class CorpusExport(models.Model):
         return None
 
 
-class SuggestionKind(models.TextChoices):
+class SuggestionKind(TextChoices):
     MENTION = "mention", "Mention"
     RELATION = "relation", "Relation"
 
 
-class SuggestionOutcome(models.TextChoices):
+class SuggestionOutcome(TextChoices):
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
 

@@ -84,6 +84,7 @@ def client_loop(port: int, project: int, token: str, deadline: float, out: dict[
         if status == 204:
             break
         assert status == 200, (status, sentence)
+        assert sentence is not None  # a 200 answer carries the sentence
         nxt = sentence
         out["get my next sentence"].append(t_next)
         words = sentence["text"].split(" ")

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "chia"
@@ -54,7 +55,7 @@ def run_one(database_url: str, corpus: Path) -> dict[str, object]:
     return out
 
 
-def child(database_url: str, corpus: Path) -> dict[str, object]:
+def child(database_url: str, corpus: Path) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", database_url, "--corpus", str(corpus)],
         capture_output=True,
@@ -77,7 +78,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_one(args.child, args.corpus)))
         return
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             results["SQLite"] = child(f"sqlite:///{tmp}/bench.sqlite3", args.corpus)

@@ -18,6 +18,7 @@ from .encoder import (
     WindowedEncoder,
     default_encoder_path,
     encoder_from_config,
+    hf_config,
     load_pretrained_encoder,
     load_tokenizer,
 )
@@ -192,7 +193,7 @@ class JointExtractor:
         enc_dir = path / "encoder"
         enc_dir.mkdir(exist_ok=True)
         self.tokenizer.save_pretrained(str(enc_dir))
-        self.model.encoder.model.config.save_pretrained(str(enc_dir))
+        hf_config(self.model.encoder.model).save_pretrained(str(enc_dir))
         self.config["calibration"] = {
             "entity_temperature": self.model.entity_temperature,
             "relation_temperature": self.model.relation_temperature,

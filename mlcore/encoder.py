@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedConfig
 
 
 def default_encoder_path() -> str:
@@ -53,6 +57,11 @@ def encoder_from_config(config_dir: str | Path) -> nn.Module:
     return AutoModel.from_config(cfg)
 
 
+def hf_config(model: nn.Module) -> PreTrainedConfig:
+    """``model.config`` of a transformers model; ``nn.Module`` itself declares no ``config``."""
+    return cast("PreTrainedConfig", model.config)
+
+
 def model_max_wordpieces(model: nn.Module, tokenizer) -> int:
     limit = int(getattr(model.config, "max_position_embeddings", 512))
     tmax = getattr(tokenizer, "model_max_length", None)
@@ -81,7 +90,7 @@ class WindowedEncoder(nn.Module):
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.hidden_size = int(model.config.hidden_size)
+        self.hidden_size = int(hf_config(model).hidden_size)
 
     def windows(self, n: int) -> list[int]:
         """Window start offsets covering ``n`` wordpieces."""

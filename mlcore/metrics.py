@@ -24,9 +24,9 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
 
 
 def _score_sets(gold: list[set], pred: list[set], type_of, types: Sequence[str]) -> dict[str, Any]:
-    tp = Counter()
-    ng = Counter()
-    npred = Counter()
+    tp: Counter[str] = Counter()
+    ng: Counter[str] = Counter()
+    npred: Counter[str] = Counter()
     for g, p in zip(gold, pred, strict=True):
         for item in g:
             ng[type_of(item)] += 1
@@ -54,7 +54,8 @@ def _relation_set(ex: Example | Prediction, symmetric: set[str], with_types: boo
     ms = _mentions(ex)
     out = set()
     for r in ex.relations:
-        h, t = ms[r.head], ms[r.tail]
+        h: tuple[int | str, ...] = ms[r.head]
+        t: tuple[int | str, ...] = ms[r.tail]
         if not with_types:
             h, t = h[:2], t[:2]
         if r.type in symmetric and t < h:

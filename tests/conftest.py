@@ -42,7 +42,7 @@ def corpora() -> Path:
 @pytest.fixture
 def members(db) -> dict[str, object]:
     """One user per role plus an outsider, all with password 'pw-for-tests'."""
-    users = {role: UserFactory(username=f"{role}-user") for role in Role.values}
+    users: dict[str, object] = {role: UserFactory(username=f"{role}-user") for role in Role.values}
     users["outsider"] = UserFactory(username="outsider-user")
     return users
 

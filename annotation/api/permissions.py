@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 
 from annotation.models import Membership, Project, Role
 
-READ_ROLES = frozenset(Role.values)
-WRITE_OWN = frozenset({Role.ADMIN, Role.CURATOR, Role.ANNOTATOR})
-CURATE = frozenset({Role.ADMIN, Role.CURATOR})
-ADMIN = frozenset({Role.ADMIN})
+READ_ROLES: frozenset[str] = frozenset(Role.values)
+WRITE_OWN: frozenset[str] = frozenset({Role.ADMIN, Role.CURATOR, Role.ANNOTATOR})
+CURATE: frozenset[str] = frozenset({Role.ADMIN, Role.CURATOR})
+ADMIN: frozenset[str] = frozenset({Role.ADMIN})
 
 
 class ProjectRole(BasePermission):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .brat import brat_files, brat_zip_bytes, read_brat, read_brat_files, write_brat
@@ -66,8 +66,12 @@ __all__ = [
 ]
 
 # read_spert returns (documents, types); the others return documents.
-READERS = {"brat": read_brat, "spert": read_spert, "jsonl": read_jsonl, "text": read_text}
-WRITERS = {"brat": write_brat, "spert": write_spert, "jsonl": write_jsonl, "conll": write_conll}
+READERS: dict[str, Callable[..., list[CDocument] | tuple[list[CDocument], dict | None]]] = {
+    "brat": read_brat, "spert": read_spert, "jsonl": read_jsonl, "text": read_text
+}
+WRITERS: dict[str, Callable[..., object]] = {
+    "brat": write_brat, "spert": write_spert, "jsonl": write_jsonl, "conll": write_conll
+}
 
 
 def _from_names(names: list[str]) -> str | None:

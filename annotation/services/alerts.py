@@ -56,7 +56,7 @@ def webhook_url_problem(url: str, *, unresolvable_ok: bool = False) -> str | Non
     except (socket.gaierror, UnicodeError) as exc:
         return None if unresolvable_ok else f"the host {parts.hostname!r} cannot be resolved ({exc})"
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global:
             return (f"the host {parts.hostname!r} resolves to the non-public address {address}; "
                     "set TRIALMARK_WEBHOOK_ALLOW_PRIVATE=true to allow internal hosts")

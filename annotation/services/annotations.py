@@ -26,7 +26,7 @@ def mention_input_validate(
 ) -> list[tuple[str, EntityType, list[list[int]]]]:
     """Check mention input against the sentence text; return (client id, type, sorted fragments)."""
     out = []
-    seen: dict[tuple[str, tuple[tuple[int, int], ...]], str] = {}
+    seen: dict[tuple[str, tuple[tuple[int, ...], ...]], str] = {}
     ids: set[str] = set()
     for i, m in enumerate(mentions):
         where = f"mentions[{i}]"

@@ -60,6 +60,8 @@ class RawPrediction:
 class JointModel(nn.Module):
     """Base class: an encoder plus architecture-specific heads."""
 
+    allowed: torch.Tensor  # registered buffer, set in __init__
+
     def __init__(self, schema: Schema, encoder: WindowedEncoder):
         super().__init__()
         self.schema = schema

@@ -292,7 +292,9 @@ class DeepModel(JointModel):
             gold_tags[b, : d.n_words] = torch.tensor(self.encode_tags(d.n_words, ents), dtype=torch.long)
             base = len(eb)
             for _, e, t in ents:
-                eb.append(b), ew.append(e - 1), et.append(t)
+                eb.append(b)
+                ew.append(e - 1)
+                et.append(t)
             pos: dict[tuple[int, int], set[int]] = defaultdict(set)
             for h, t, r in d.rels:
                 if h in remap and t in remap:
@@ -307,7 +309,9 @@ class DeepModel(JointModel):
                 multi_hot = [0.0] * max(1, self.n_rel)
                 for r in rs:
                     multi_hot[r] = 1.0
-                ph.append(base + i), pt.append(base + j), ptarget.append(multi_hot)
+                ph.append(base + i)
+                pt.append(base + j)
+                ptarget.append(multi_hot)
         em = self.ner_head(ner_h).float()  # [B, N, T]
         ent_loss = self.crf.nll(em, gold_tags.to(dev), mask)
         if ph and self.n_rel:
@@ -374,7 +378,9 @@ class DeepModel(JointModel):
         for b, es in enumerate(ents):
             first.append(len(eb))
             for _, e, t in es:
-                eb.append(b), ew.append(e - 1), et.append(t)
+                eb.append(b)
+                ew.append(e - 1)
+                et.append(t)
         pb: list[int] = []  # pairs: doc, head and tail index within the doc
         pi: list[int] = []
         pj: list[int] = []
@@ -382,7 +388,9 @@ class DeepModel(JointModel):
             for i in range(len(es)):
                 for j in range(len(es)):
                     if i != j:
-                        pb.append(b), pi.append(i), pj.append(j)
+                        pb.append(b)
+                        pi.append(i)
+                        pj.append(j)
         sym = [r.symmetric for r in self.schema.relation_types]
         rel_logits = raw = cal_p = allowed = rel_bald = arg_prob = None
         if pb and self.n_rel:
@@ -404,9 +412,13 @@ class DeepModel(JointModel):
             arg_prob = torch.tensor(
                 [ent_raw[b][i] * ent_raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)], device=dev
             )  # [P]
-        hits = ((raw >= cfg.rel_threshold) & allowed).nonzero().tolist() if raw is not None else []
+        hits: list[list[int]] = []
+        if raw is not None:
+            assert allowed is not None  # set with raw
+            hits = ((raw >= cfg.rel_threshold) & allowed).nonzero().tolist()
         rels_by_doc: list[dict[tuple[int, int, int], float]] = [{} for _ in docs]
         for p, r in hits:
+            assert cal_p is not None and arg_prob is not None  # hits come from raw, set with them
             b, a, c = pb[p], pi[p], pj[p]
             if sym[r] and ents[b][c] < ents[b][a]:
                 a, c = c, a
@@ -427,6 +439,7 @@ class DeepModel(JointModel):
                     unc["entity_bald_norm"] = float(tag_bald[b, : d.n_words].sum()) / max(1, d.n_words)
             ps = pairs_by_doc.get(b, [])
             if ps and cal_p is not None:
+                assert allowed is not None  # set with cal_p
                 idx = torch.tensor(ps, dtype=torch.long, device=dev)
                 ok = allowed[idx]
                 unc.update(summarise_uncertainty("relation", binary_uncertainty(cal_p[idx][ok]), d.n_words))
@@ -462,6 +475,7 @@ class DeepModel(JointModel):
                     | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
                     for d in docs
                 ]
+                assert arg_prob is not None  # set with rel_logits
                 idx = torch.tensor(hits, dtype=torch.long, device=dev).reshape(-1, 2)
                 cal["relation_logits"] = rel_logits[idx[:, 0], idx[:, 1]].cpu()
                 cal["relation_arg_probs"] = arg_prob[idx[:, 0]].cpu()

@@ -39,7 +39,7 @@ import copy
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +57,7 @@ from .base import (
     categorical_uncertainty,
     summarise_uncertainty,
 )
-from .tagger import CRF, TaggerModel, reduce_nested
+from .tagger import CRF, decode_tags, encode_tags, reduce_nested
 
 MASK_VARIANTS = ("eq13", "eq14")
 
@@ -197,14 +197,29 @@ def _word_to_wp(d: Doc) -> tuple[list[int], list[int]]:
     return first, end
 
 
+class _BertLayers(Protocol):
+    layer: nn.ModuleList
+
+
+class _BertLike(Protocol):
+    """What focus.v1 uses of a BERT-style transformer."""
+
+    embeddings: nn.Module
+    encoder: _BertLayers
+
+
 class FocusModel(JointModel):
     """Shared lower layers, NER (CRF) and focused-attention RE branches; see the module docstring."""
 
     arch_name = "focus.v1"
+    pair_ok: torch.Tensor  # registered buffer, set in __init__
 
     # tagger.v1's tag codec (uses self.tags, self.tag_index and self.cfg.scheme, set below)
-    encode_tags = TaggerModel.encode_tags
-    decode_tags = TaggerModel.decode_tags
+    def encode_tags(self, n: int, ents: list[tuple[int, int, int]]) -> list[int]:
+        return encode_tags(self.tag_index, n, ents, self.cfg.scheme == "BIOES")
+
+    def decode_tags(self, tags: list[int]) -> list[tuple[int, int, int]]:
+        return decode_tags(self.tags, tags)
 
     def __init__(self, cfg: FocusConfig, schema: Schema, encoder: WindowedEncoder):
         super().__init__(schema, encoder)
@@ -234,12 +249,17 @@ class FocusModel(JointModel):
 
     # ---- encoder pieces -----------------------------------------------------------------------------------
     @property
+    def _bert(self) -> _BertLike:
+        # checked in __init__; the encoder only declares an nn.Module
+        return cast(_BertLike, self.encoder.model)
+
+    @property
     def shared_layers(self) -> nn.ModuleList:
-        return cast(nn.ModuleList, self.encoder.model.encoder.layer[: self.n_shared])
+        return self._bert.encoder.layer[: self.n_shared]
 
     @property
     def ner_layers(self) -> nn.ModuleList:
-        return cast(nn.ModuleList, self.encoder.model.encoder.layer[self.n_shared :])
+        return self._bert.encoder.layer[self.n_shared :]
 
     @property
     def re_layers(self) -> nn.ModuleList:
@@ -276,7 +296,7 @@ class FocusModel(JointModel):
             att[i, : len(w)] = True
         ids, att = ids.to(dev), att.to(dev)
         visible = att.unsqueeze(1).expand(-1, lw, -1)  # [W, Lw, Lw]: key padding only
-        x = self.encoder.model.embeddings(input_ids=ids)  # [W, Lw, H]
+        x = self._bert.embeddings(input_ids=ids)  # [W, Lw, H]
         lower = self._run(self.shared_layers, x, visible)
         upper = self._run(self.ner_layers, lower, visible)  # [W, Lw, H]
         h = upper.shape[-1]

@@ -251,13 +251,19 @@ class SpanModel(JointModel):
         """Entity cross-entropy (mean over sampled spans) + relation BCE (sum over types, mean over pairs)."""
         cfg = self.cfg
         enc = self.encode(docs)
-        sb, ss, se, sl = [], [], [], []
+        sb: list[int] = []
+        ss: list[int] = []
+        se: list[int] = []
+        sl: list[int] = []
         pb, ph, pt, ptarget = [], [], [], []
         for b, d in enumerate(docs):
             base = len(ss)
             gold_spans = set()
             for ws, we, t in d.ents:
-                sb.append(b), ss.append(ws), se.append(we), sl.append(t + 1)
+                sb.append(b)
+                ss.append(ws)
+                se.append(we)
+                sl.append(t + 1)
                 gold_spans.add((ws, we))
             n = d.n_words
             neg = [
@@ -269,7 +275,10 @@ class SpanModel(JointModel):
             if len(neg) > cfg.neg_entities:
                 neg = rng.sample(neg, cfg.neg_entities)
             for s, e in neg:
-                sb.append(b), ss.append(s), se.append(e), sl.append(0)
+                sb.append(b)
+                ss.append(s)
+                se.append(e)
+                sl.append(0)
             pos: dict[tuple[int, int], set[int]] = defaultdict(set)
             for h, t, r in d.rels:
                 pos[(h, t)].add(r)
@@ -283,7 +292,10 @@ class SpanModel(JointModel):
                 target = [0.0] * max(1, self.n_rel)
                 for r in rs:
                     target[r] = 1.0
-                pb.append(b), ph.append(base + i), pt.append(base + j), ptarget.append(target)
+                pb.append(b)
+                ph.append(base + i)
+                pt.append(base + j)
+                ptarget.append(target)
         dev = enc.words.device
         b_t = torch.tensor(sb, dtype=torch.long, device=dev)
         s_t = torch.tensor(ss, dtype=torch.long, device=dev)
@@ -306,9 +318,9 @@ class SpanModel(JointModel):
                 types[hi],
                 types[ti],
             )
-            target = torch.tensor(ptarget, dtype=torch.float32, device=dev)
-            mask = self.allowed[types[hi], types[ti]][:, : target.shape[1]].float()
-            bce = F.binary_cross_entropy_with_logits(rel_logits.float(), target, reduction="none")
+            targets = torch.tensor(ptarget, dtype=torch.float32, device=dev)
+            mask = self.allowed[types[hi], types[ti]][:, : targets.shape[1]].float()
+            bce = F.binary_cross_entropy_with_logits(rel_logits.float(), targets, reduction="none")
             rel_loss = (bce * mask).sum(-1).mean()
         else:
             rel_loss = ent_logits.sum() * 0.0
@@ -326,11 +338,17 @@ class SpanModel(JointModel):
                 for ws, we, t in d.ents:
                     if (ws, we, t) not in seen:
                         seen.add((ws, we, t))
-                        cb.append(b), cs.append(ws), ce.append(we), ct.append(t)
+                        cb.append(b)
+                        cs.append(ws)
+                        ce.append(we)
+                        ct.append(t)
             else:
                 for s in range(d.n_words):
                     for w in range(1, min(w_max, d.n_words - s) + 1):
-                        cb.append(b), cs.append(s), ce.append(s + w), ct.append(-1)
+                        cb.append(b)
+                        cs.append(s)
+                        ce.append(s + w)
+                        ct.append(-1)
         return cb, cs, ce, ct
 
     @torch.inference_mode()
@@ -394,8 +412,12 @@ class SpanModel(JointModel):
             for a, i in enumerate(idx):
                 for c, j in enumerate(idx):
                     if i != j:
-                        pair_b.append(b), pair_h.append(i), pair_t.append(j), pair_local.append((a, c))
+                        pair_b.append(b)
+                        pair_h.append(i)
+                        pair_t.append(j)
+                        pair_local.append((a, c))
         n_pairs = len(pair_b)
+        rel_logits = raw = cal = allowed = rel_bald = rel_score = arg_prob = None
         if n_pairs and self.n_rel:
             k_rep = self._span_repr(enc, kb, ks, ke)  # [K, span_dim]
             pb_t = torch.tensor(pair_b, dtype=torch.long, device=dev)
@@ -438,8 +460,6 @@ class SpanModel(JointModel):
             arg_prob = k_raw[ph_t] * k_raw[pt_t]  # [P]
             rel_score = cal * arg_prob.unsqueeze(1)
             rel_bald = bald_binary(torch.cat(rmc, 1)) if mc_samples else None
-        else:
-            rel_logits = raw = cal = allowed = rel_bald = rel_score = arg_prob = None
 
         # per-doc assembly
         pair_by_doc: list[list[int]] = [[] for _ in docs]
@@ -454,6 +474,7 @@ class SpanModel(JointModel):
             ps = pair_by_doc[b]
             rels: dict[tuple[int, int, int], float] = {}
             if ps and raw is not None:
+                assert allowed is not None and rel_score is not None  # set with raw
                 p_idx = torch.tensor(ps, dtype=torch.long, device=dev)
                 hits = (raw[p_idx] >= cfg.rel_threshold) & allowed[p_idx]
                 for pi, r in hits.nonzero().tolist():
@@ -473,6 +494,7 @@ class SpanModel(JointModel):
                 if ent_bald is not None:
                     unc["entity_bald_norm"] = float(ent_bald[sp].sum()) / max(1, d.n_words)
             if ps and raw is not None:
+                assert allowed is not None and cal is not None  # set with raw
                 p_idx = torch.tensor(ps, dtype=torch.long, device=dev)
                 ok = allowed[p_idx]
                 ru = binary_uncertainty(cal[p_idx][ok])
@@ -494,16 +516,17 @@ class SpanModel(JointModel):
                 cal_data["entity_logits"] = logits[keep].cpu()
                 cal_data["entity_labels"] = lab_t[keep_cpu]
             if rel_logits is not None:
-                hits = ((raw >= cfg.rel_threshold) & allowed).nonzero().tolist()  # predicted (pair, type)
+                assert raw is not None and allowed is not None and arg_prob is not None  # set with rel_logits
+                pred_hits = ((raw >= cfg.rel_threshold) & allowed).nonzero().tolist()  # predicted (pair, type)
                 gold_keys = [_gold_rel_keys(d, sym) for d in docs]
                 correct = []
-                for p, r in hits:
+                for p, r in pred_hits:
                     b, (a, c) = pair_b[p], pair_local[p]
                     ea, ec = out[b].ents[a], out[b].ents[c]
                     correct.append((ea[:3], ec[:3], r) in gold_keys[b])
-                idx = torch.tensor(hits, dtype=torch.long, device=dev).reshape(-1, 2)
-                cal_data["relation_logits"] = rel_logits[idx[:, 0], idx[:, 1]].cpu()
-                cal_data["relation_arg_probs"] = arg_prob[idx[:, 0]].cpu()
+                hit_idx = torch.tensor(pred_hits, dtype=torch.long, device=dev).reshape(-1, 2)
+                cal_data["relation_logits"] = rel_logits[hit_idx[:, 0], hit_idx[:, 1]].cpu()
+                cal_data["relation_arg_probs"] = arg_prob[hit_idx[:, 0]].cpu()
                 cal_data["relation_labels"] = torch.tensor(correct, dtype=torch.bool)
             out[0].calibration = cal_data
         return out

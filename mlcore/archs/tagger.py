@@ -335,8 +335,12 @@ class TaggerModel(JointModel):
             if len(negs) > self.cfg.max_neg_pairs:
                 negs = rng.sample(negs, self.cfg.max_neg_pairs)
             for (i, j), y in [*lab.items(), *((p, 0) for p in negs)]:
-                pb.append(b), ph.append(cands[i][1] - 1), pt.append(cands[j][1] - 1)
-                pht.append(cands[i][2]), ptt.append(cands[j][2]), plab.append(y)
+                pb.append(b)
+                ph.append(cands[i][1] - 1)
+                pt.append(cands[j][1] - 1)
+                pht.append(cands[i][2])
+                ptt.append(cands[j][2])
+                plab.append(y)
         if pb:
             lt = lambda x: torch.tensor(x, dtype=torch.long, device=dev)  # noqa: E731
             bt = lt(pb)
@@ -381,9 +385,9 @@ class TaggerModel(JointModel):
                 am = em.argmax(-1).tolist()
                 paths = [am[b][: d.n_words] for b, d in enumerate(docs)]
             tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
-            for b, p in enumerate(paths):
-                if p:
-                    tags[b, : len(p)] = torch.tensor(p, dtype=torch.long)
+            for b, path in enumerate(paths):
+                if path:
+                    tags[b, : len(path)] = torch.tensor(path, dtype=torch.long)
             ents = [self.decode_tags(p) for p in paths]
         tag_p = probs.gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] calibrated prob of the chosen tag
         raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated
@@ -398,7 +402,9 @@ class TaggerModel(JointModel):
             for i in range(len(es)):
                 for j in range(len(es)):
                     if i != j:
-                        pb.append(b), pi.append(i), pj.append(j)
+                        pb.append(b)
+                        pi.append(i)
+                        pj.append(j)
         sym = [r.symmetric for r in self.schema.relation_types]
         rel_probs = rel_logits = rel_bald = None
         if pb and self.n_rel:

@@ -95,7 +95,9 @@ def test_tag_codec_round_trip(tiny_encoder, toy_schema):
 
 def _model(tiny_encoder, toy_schema, **kw) -> TaggerModel:
     tok = load_tokenizer(tiny_encoder)
-    return _build("tagger.v1", TaggerConfig(**kw), toy_schema, load_pretrained_encoder(tiny_encoder), tok)
+    model = _build("tagger.v1", TaggerConfig(**kw), toy_schema, load_pretrained_encoder(tiny_encoder), tok)
+    assert isinstance(model, TaggerModel)
+    return model
 
 
 def test_relation_head_options_shape_the_parameters(tiny_encoder, toy_schema):
