@@ -243,7 +243,7 @@ def train_model(
     stats = AlignStats()
     train_docs = build_docs(train, tokenizer, schema, with_gold=True, cut_at_mentions=True, stats=stats)
     train_docs = [d for d in train_docs if d.n_words]
-    config_doc = {
+    config_doc: dict[str, Any] = {
         "format": ckpt.FORMAT_NAME,
         "format_version": ckpt.FORMAT_VERSION,
         "mlcore_version": __version__,
@@ -270,8 +270,15 @@ def train_model(
         should_stop=should_stop,
         device=dev_t,
     )
-    if result["best_eval"] is not None:
-        t_ent, t_rel = fit_temperatures(result["best_eval"]["calibration_data"])
+    threshold = tune_relation_threshold(extractor, dev, dev_docs, train_cfg)
+    cal_data = result["best_eval"]["calibration_data"] if result["best_eval"] is not None else None
+    if threshold is not None:
+        config_doc["arch_config"]["rel_threshold"] = threshold["chosen"]
+        if threshold["chosen"] != threshold["configured"]:
+            # the relations output changed: fit their temperature on the ones the model now outputs
+            _, cal_data = extractor._predict_raw(dev_docs, train_cfg.eval_batch_size, calibration=True)
+    if cal_data is not None:
+        t_ent, t_rel = fit_temperatures(cal_data)
         model.entity_temperature, model.relation_temperature = t_ent, t_rel
     report: dict[str, Any] = {}
     if dev_docs:
@@ -295,10 +302,40 @@ def train_model(
         "train_seconds": result["train_seconds"],
         "alignment": asdict(stats),
         "arch": arch,
+        "rel_threshold": threshold,
     }
     fp = ckpt.fingerprint(train)
     extractor.save(out_dir, metrics=metrics, fingerprint=fp)
     return metrics
+
+
+def tune_relation_threshold(
+    extractor: JointExtractor, dev: Sequence[Example], dev_docs: list[Doc], cfg: TrainConfig
+) -> dict[str, Any] | None:
+    """Set a sigmoid relation head's threshold to the grid value with the best dev relation F1.
+
+    The head is trained on sampled pairs, so the threshold that suits its scores on all candidate pairs
+    varies with the data and the budget (on Chia it was 0.6-0.8 rather than SpERT's 0.4). Returns
+    ``{"chosen", "configured", "f1": {threshold: dev relation F1}}``, or None (and leaves the threshold
+    as configured) for architectures without one, with tuning off, or when dev holds fewer than
+    ``cfg.rel_threshold_min_relations`` gold relations (too few to choose on).
+    """
+    arch_cfg: Any = getattr(extractor.model, "cfg", None)
+    if not cfg.tune_rel_threshold or not dev_docs or not hasattr(arch_cfg, "rel_threshold"):
+        return None
+    if sum(len(ex.relations) for ex in dev) < cfg.rel_threshold_min_relations:
+        return None
+    configured = float(arch_cfg.rel_threshold)
+    f1: dict[float, float] = {}
+    for t in sorted(set(cfg.rel_threshold_grid)):
+        arch_cfg.rel_threshold = t
+        raws, _ = extractor._predict_raw(dev_docs, cfg.eval_batch_size)
+        preds = [extractor._to_prediction(d, r, False) for d, r in zip(dev_docs, raws, strict=True)]
+        f1[t] = evaluate_sets(dev, preds, extractor.schema)["relations"]["micro"]["f1"]
+    # best F1; ties go to the value nearest the configured one
+    chosen = max(f1, key=lambda t: (f1[t], -abs(t - configured)))
+    arch_cfg.rel_threshold = chosen
+    return {"chosen": chosen, "configured": configured, "f1": {str(t): v for t, v in f1.items()}}
 
 
 def load_model(path: str | Path, device: str | None = None) -> JointExtractor:
