@@ -155,6 +155,7 @@ def main() -> None:
         "predict_sentences_per_s": res["sentences"] / res["predict_seconds"],
         "predict_peak_rss_mib": res["peak_rss_mib"],
         "best_epoch": metrics["best_epoch"],
+        "rel_threshold": metrics.get("rel_threshold"),
         "checkpoint": str(out),
     }
     print(
@@ -169,7 +170,11 @@ def main() -> None:
     print(
         f"calibration ECE        entities {figures['entity_ece']:.2f}   relations {figures['relation_ece']:.2f}"
     )
-    print(f"training               {train_min:.1f} min (incl. per-epoch dev evaluation and calibration)")
+    tuned = metrics.get("rel_threshold")
+    if tuned:
+        grid = ", ".join(f"{t}: {f:.2f}" for t, f in tuned["f1"].items())
+        print(f"relation threshold     {tuned['chosen']} (chosen on dev; configured {tuned['configured']}; {grid})")
+    print(f"training               {train_min:.1f} min (incl. per-epoch dev evaluation, calibration, threshold)")
     print(
         f"prediction             {figures['predict_sentences_per_s']:.1f} sentences/s "
         f"(dev, batch {args.predict_batch_size})"
