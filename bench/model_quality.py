@@ -155,7 +155,7 @@ def main() -> None:
         "predict_sentences_per_s": res["sentences"] / res["predict_seconds"],
         "predict_peak_rss_mib": res["peak_rss_mib"],
         "best_epoch": metrics["best_epoch"],
-        "rel_threshold": metrics.get("rel_threshold"),
+        "thresholds": metrics.get("thresholds"),
         "checkpoint": str(out),
     }
     print(
@@ -170,10 +170,9 @@ def main() -> None:
     print(
         f"calibration ECE        entities {figures['entity_ece']:.2f}   relations {figures['relation_ece']:.2f}"
     )
-    tuned = metrics.get("rel_threshold")
-    if tuned:
+    for name, tuned in (metrics.get("thresholds") or {}).items():
         grid = ", ".join(f"{t}: {f:.2f}" for t, f in tuned["f1"].items())
-        print(f"relation threshold     {tuned['chosen']} (chosen on dev; configured {tuned['configured']}; {grid})")
+        print(f"{name:<22} {tuned['chosen']} (chosen on dev; configured {tuned['configured']}; dev F1 {grid})")
     print(f"training               {train_min:.1f} min (incl. per-epoch dev evaluation, calibration, threshold)")
     print(
         f"prediction             {figures['predict_sentences_per_s']:.1f} sentences/s "

@@ -57,6 +57,9 @@ class SpanConfig:
     neg_entities: int = 100
     neg_relations: int = 100
     rel_threshold: float = 0.4  # on the uncalibrated sigmoid; calibration only changes reported scores
+    # 0: a span is an entity when a type beats "none" (argmax, as SpERT); in [0.5, 1): when its best type's
+    # uncalibrated probability reaches this (stricter: fewer, surer mentions)
+    ent_threshold: float = 0.0
     span_chunk: int = 8192  # spans per head call at inference (bounds memory)
     rel_chunk: int = 4096  # relation candidates per head call
     max_wordpieces: int | None = None  # encoder window length (None: the encoder's limit)
@@ -74,6 +77,8 @@ class SpanConfig:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+        if not (self.ent_threshold == 0.0 or 0.5 <= self.ent_threshold < 1.0):
+            raise ValueError(f"ent_threshold must be 0 (argmax) or in [0.5, 1), not {self.ent_threshold!r}")
         for name in ("neg_entities", "neg_relations"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, not {getattr(self, name)!r}")
@@ -387,6 +392,9 @@ class SpanModel(JointModel):
             logits = torch.cat(chunks) if chunks else torch.zeros((0, self.n_ent + 1), device=dev)
             ent_probs = torch.softmax(logits / self.entity_temperature, dim=-1)  # [S, n_ent + 1]
             pred = logits.argmax(-1)
+            if cfg.ent_threshold > 0:
+                best_p, best_t = torch.softmax(logits, -1)[:, 1:].max(-1)  # [S] best entity type
+                pred = torch.where(best_p >= cfg.ent_threshold, best_t + 1, torch.zeros_like(pred))
             keep = (pred > 0).nonzero().squeeze(-1)
             k_type = pred[keep] - 1
             k_score = ent_probs[keep, pred[keep]]

@@ -310,22 +310,36 @@ def test_invalid_span_options_are_refused(kw, match):
         split_config("span.v1", kw)
 
 
-def test_relation_threshold_tuned_on_dev_and_saved(tmp_path, tiny_encoder, toy_schema):
-    # 1.01 lets no relation through (a sigmoid never reaches it); tuning on dev picks the grid value that does, and the checkpoint keeps it
+def test_thresholds_tuned_on_dev_and_saved(tmp_path, tiny_encoder, toy_schema):
+    # 1.01 lets no relation through (a sigmoid never reaches it); tuning on dev picks the grid value that
+    # does, and the checkpoint keeps it. The entity threshold is tuned first (by entity F1).
     examples = _toy()
-    config = {**FAST, "rel_threshold": 1.01, "rel_threshold_grid": [0.5, 1.01], "rel_threshold_min_relations": 1,
-              "select_best": False}
+    config = {**FAST, "rel_threshold": 1.01, "rel_threshold_grid": [0.5], "rel_threshold_min_relations": 1,
+              "ent_threshold_grid": [0.0, 0.6], "ent_threshold_min_mentions": 1, "select_best": False}
     metrics = train_model(examples, examples, toy_schema, tmp_path / "m", arch="span.v1",
                           encoder=tiny_encoder, config=config, device="cpu")
-    tuned = metrics["rel_threshold"]
-    assert tuned["configured"] == 1.01 and tuned["chosen"] == 0.5
-    assert tuned["f1"]["1.01"] == 0.0 and tuned["f1"]["0.5"] == 100.0
+    rel, ent = metrics["thresholds"]["rel_threshold"], metrics["thresholds"]["ent_threshold"]
+    assert rel["configured"] == 1.01 and rel["chosen"] == 0.5
+    assert rel["f1"] == {"0.5": 100.0, "1.01": 0.0}
+    assert set(ent["f1"]) == {"0.0", "0.6"} and ent["f1"]["0.0"] == 100.0
+    assert ent["chosen"] == 0.0  # a tie keeps the configured value
     assert metrics["dev"]["relations"]["micro"]["f1"] == 100.0
     model = load_model(tmp_path / "m")
     assert model.config["arch_config"]["rel_threshold"] == 0.5 and model.model.cfg.rel_threshold == 0.5
-    # too few dev relations to choose on (or tuning off): the configured threshold stays
+    # too few dev relations to choose on, or tuning off: the configured threshold stays
     for extra in ({"rel_threshold_min_relations": 100}, {"tune_rel_threshold": False}):
         m = train_model(examples, examples, toy_schema, tmp_path / "n", arch="span.v1", encoder=tiny_encoder,
                         config={**FAST, "epochs": 2, "rel_threshold": 1.01, **extra}, device="cpu")
-        assert m["rel_threshold"] is None
+        assert "rel_threshold" not in m["thresholds"]
         assert load_model(tmp_path / "n").model.cfg.rel_threshold == 1.01
+
+
+def test_entity_threshold_keeps_fewer_surer_spans(trained):
+    out, _, _, examples = trained
+    model = load_model(out)
+    loose = sum(len(p.mentions) for p in model.predict(examples))
+    model.model.cfg.ent_threshold = 0.999999
+    strict = model.predict(examples)
+    assert sum(len(p.mentions) for p in strict) < loose
+    with pytest.raises(ValueError, match="ent_threshold"):
+        SpanConfig(ent_threshold=0.3)
