@@ -211,6 +211,13 @@ class Annotation(models.Model):
     )
     status = models.CharField(max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.DRAFT)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every write (optimistic concurrency).")
+    # The editor page that wrote the latest versions: its id, the sequence number of its newest state
+    # saved, and the version its run of writes started from. A stale write from that same page carrying a
+    # newer state supersedes its own earlier saves (a keepalive sent while its last autosave was in flight)
+    # instead of answering 409; a write from anyone else resets them.
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    client_seq = models.PositiveIntegerField(default=0)
+    client_base_version = models.PositiveIntegerField(default=0)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -122,6 +122,12 @@ class AnnotationInput(serializers.Serializer):
     mentions = MentionIO(many=True)
     relations = RelationIO(many=True, required=False, default=list)
     groups = GroupIO(many=True, required=False, default=list)
+    client_id = serializers.CharField(
+        max_length=64, required=False, default="", allow_blank=True,
+        help_text="An id of the editing page (random per page load): its own stale saves supersede each other "
+                  "by client_seq instead of answering 409.")
+    client_seq = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="The page's change counter for this state.")
 
 
 class AnnotationOutput(serializers.Serializer):

@@ -214,6 +214,7 @@ class MyAnnotationApi(ProjectApiBase):
         annotation = services.annotation_save(
             sentence=sentence, actor=request.user, gold=self.gold, version=v["version"], mentions=v["mentions"],
             relations=v["relations"], groups=v["groups"], status=v["status"],
+            client_id=v["client_id"], client_seq=v["client_seq"],
         )
         return Response(selectors.annotation_state(annotation=annotation))
 

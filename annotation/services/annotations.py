@@ -72,6 +72,8 @@ def annotation_save(
     relations: list[dict[str, Any]] | None = None,
     groups: list[dict[str, Any]] | None = None,
     status: str = AnnotationStatus.DRAFT,
+    client_id: str = "",
+    client_seq: int = 0,
 ) -> Annotation:
     """Replace the actor's (or, with ``gold``, the gold) annotation of ``sentence``.
 
@@ -79,6 +81,12 @@ def annotation_save(
     raises ``VersionConflict`` carrying the current state: nothing is overwritten silently.
     Mentions are ``{"id", "type", "fragments": [[start, end], ...]}`` in sentence offsets; relations
     and groups name mentions by those ids.
+
+    One exception, for an editor page's own saves racing each other (the keepalive a page sends as it
+    closes while its last autosave is still in flight): ``client_id`` names the page and ``client_seq``
+    numbers its states. A stale write from the page that wrote every version since ``version`` is
+    applied when its state is newer than the one saved (``client_seq`` higher), and is a no-op returning
+    the current annotation when it is not; anyone else's stale write still conflicts.
     """
     relations = relations or []
     groups = groups or []
@@ -126,27 +134,35 @@ def annotation_save(
         .filter(sentence=sentence, annotator=annotator)
         .first()
     )
+    created = False
     if annotation is None:
         if version != 0:
             raise VersionConflict("This annotation no longer exists; reload it.", details=None)
         try:
             with transaction.atomic():
-                annotation = Annotation.objects.create(sentence=sentence, annotator=annotator, status=status,
-                                                       version=1, updated_by=actor)
+                annotation = Annotation.objects.create(
+                    sentence=sentence, annotator=annotator, status=status, version=1, updated_by=actor,
+                    client_id=client_id, client_seq=client_seq, client_base_version=0,
+                )
+            created = True
         except IntegrityError:
-            current = Annotation.objects.get(sentence=sentence, annotator=annotator)
-            raise VersionConflict("Someone saved this annotation first.",
-                                  details=annotation_state(annotation=current)) from None
-    else:
-        if annotation.version != version:
-            raise VersionConflict(
-                f"You edited version {version}, but version {annotation.version} was saved in the meantime.",
-                details=annotation_state(annotation=annotation),
-            )
+            annotation = Annotation.objects.select_for_update().get(sentence=sentence, annotator=annotator)
+    if not created:
+        race = _same_page_race(annotation, version=version, client_id=client_id, client_seq=client_seq)
+        if race == "older":
+            return annotation  # this page already saved a newer state
+        if annotation.version != version and race != "newer":
+            message = (f"You edited version {version}, but version {annotation.version} was saved in the meantime."
+                       if version else "Someone saved this annotation first.")
+            raise VersionConflict(message, details=annotation_state(annotation=annotation))
+        if not (client_id and annotation.client_id == client_id):
+            annotation.client_base_version = annotation.version  # a new run of writes starts here
+        annotation.client_id, annotation.client_seq = client_id, client_seq
         annotation.version += 1
         annotation.status = status
         annotation.updated_by = actor
-        annotation.save(update_fields=["version", "status", "updated_by", "updated_at"])
+        annotation.save(update_fields=["version", "status", "updated_by", "updated_at", "client_id",
+                                       "client_seq", "client_base_version"])
         annotation.mentions.all().delete()  # relations and group links go with them (CASCADE)
         annotation.groups.all().delete()
 
@@ -165,6 +181,16 @@ def annotation_save(
     return annotation
 
 
+def _same_page_race(annotation: Annotation, *, version: int, client_id: str, client_seq: int) -> str | None:
+    """For a stale write: "newer" or "older" when the writing page (``client_id``) wrote every version
+    after ``version`` itself and its state is newer / not newer than the saved one; None otherwise."""
+    if annotation.version == version or not client_id or annotation.client_id != client_id:
+        return None
+    if not annotation.client_base_version <= version < annotation.version:
+        return None
+    return "newer" if client_seq > annotation.client_seq else "older"
+
+
 @transaction.atomic
 def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: int) -> Annotation:
     """Mark the actor's annotation of ``sentence`` as submitted (creating an empty one if needed)."""
@@ -180,5 +206,6 @@ def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: i
     annotation.status = AnnotationStatus.SUBMITTED
     annotation.version += 1
     annotation.updated_by = actor
-    annotation.save(update_fields=["status", "version", "updated_by", "updated_at"])
+    annotation.client_id = ""  # a later stale save from the editor page conflicts again
+    annotation.save(update_fields=["status", "version", "updated_by", "updated_at", "client_id"])
     return annotation

@@ -157,6 +157,35 @@ def test_stale_version_gets_409_with_current_state(client_for, project, sentence
     assert c.put(url, payload(0), format="json").status_code == 409
 
 
+def _page(version, seq, n_mentions, page="page-a"):
+    body = payload(version)
+    body["mentions"] = body["mentions"][:n_mentions]
+    body["relations"] = body["relations"][: max(0, n_mentions - 1)]
+    return {**body, "client_id": page, "client_seq": seq}
+
+
+def test_a_pages_own_racing_saves_keep_its_newest_state(client_for, project, sentence):
+    """The keepalive a closing page sends while its last autosave is in flight carries the version that
+    autosave edited: it must not be refused (the newest work would be lost), nor an older state win."""
+    c = client_for("annotator")
+    url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    mentions = lambda: Annotation.objects.get(sentence=sentence).mentions.count()  # noqa: E731
+    # two first saves of one page race: the autosave (state 1) lands, then the keepalive (state 2, version 0)
+    assert c.put(url, _page(0, 1, 1), format="json").status_code == 200
+    r = c.put(url, _page(0, 2, 2), format="json")
+    assert r.status_code == 200 and r.json()["version"] == 2 and mentions() == 2
+    # out of order: state 4 (version 2) lands before state 3 (also version 2): 3 changes nothing
+    assert c.put(url, _page(2, 4, 3), format="json").json()["version"] == 3
+    r = c.put(url, _page(2, 3, 1), format="json")
+    assert r.status_code == 200 and r.json()["version"] == 3 and mentions() == 3
+    # another page of the same user (a second tab) editing version 2 conflicts as before
+    assert c.put(url, _page(2, 9, 1, page="page-b"), format="json").status_code == 409
+    # once someone else wrote in between (here a client without a page id), page a's stale save conflicts
+    assert c.put(url, payload(3), format="json").status_code == 200  # version 4
+    r = c.put(url, _page(3, 5, 1), format="json")
+    assert r.status_code == 409 and mentions() == 3
+
+
 def test_invalid_annotation_input_is_refused_with_a_reason(client_for, project, sentence):
     c = client_for("annotator")
     url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})

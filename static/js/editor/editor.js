@@ -773,6 +773,12 @@
   }
 
   var saveTimer = null, saving = null, changeSeq = 0, dirty = false, conflict = null;
+  // This page's id: the server lets the page's own newer state replace its older saves when they race
+  // (the keepalive sent on leaving while the last autosave is in flight) instead of answering 409.
+  // getRandomValues, not randomUUID: the latter is missing on plain-http deployments.
+  var clientId = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+    return (b + 256).toString(16).slice(1);
+  }).join("");
   function scheduleSave() {
     if (RO) return;
     dirty = true;
@@ -785,6 +791,7 @@
     pruneGroups();
     return {
       version: version, status: annStatus === "submitted" ? "submitted" : "draft",
+      client_id: clientId, client_seq: changeSeq,
       mentions: state.mentions.map(function (m) { return { id: m.id, type: m.type, fragments: m.fragments }; }),
       relations: state.relations.map(function (r) { return { type: r.type, head: r.head, tail: r.tail }; }),
       groups: state.groups,
