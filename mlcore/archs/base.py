@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,3 +162,61 @@ def bald_binary(samples: torch.Tensor) -> torch.Tensor:
         return -(p * p.clamp_min(1e-12).log() + q * q.clamp_min(1e-12).log())
 
     return (h(samples.mean(0)) - h(samples).mean(0)).clamp_min(0.0)
+
+
+# ---- assembling predictions (shared by the tagging architectures) ----------------------------------------
+def relations_by_doc(
+    n_docs: int,
+    triples: Iterable[tuple[int, int, int, int, float]],
+    ents: Sequence[Sequence[tuple[int, int, int]]],
+    sym: Sequence[bool],
+) -> list[list[tuple[int, int, int, float]]]:
+    """Per doc, sorted ``(head, tail, type, score)`` from ``(doc, head, tail, type, score)`` triples over
+    entity indices: a symmetric type's arguments in text order, duplicates kept once with the best score."""
+    best: list[dict[tuple[int, int, int], float]] = [{} for _ in range(n_docs)]
+    for b, a, c, r, score in triples:
+        if sym[r] and ents[b][c] < ents[b][a]:
+            a, c = c, a
+        best[b][(a, c, r)] = max(score, best[b].get((a, c, r), 0.0))
+    return [[(a, c, r, s) for (a, c, r), s in sorted(d.items())] for d in best]
+
+
+def items_by_doc(doc_of_item: Iterable[int]) -> dict[int, list[int]]:
+    """Indices of the items (pairs, or allowed (pair, type) cells) of each doc."""
+    out: dict[int, list[int]] = defaultdict(list)
+    for i, b in enumerate(doc_of_item):
+        out[b].append(i)
+    return out
+
+
+def word_uncertainty(
+    tag_u: dict[str, torch.Tensor], tag_bald: torch.Tensor | None, b: int, n_max: int, n_words: int
+) -> dict[str, float]:
+    """Entity signals of doc ``b`` from its words' tag distributions: ``tag_u`` rows are ``b * n_max + word``
+    (flattened [B, N]); ``tag_bald`` is [B, N] or None."""
+    rows = torch.arange(n_words, device=next(iter(tag_u.values())).device) + b * n_max
+    unc = summarise_uncertainty("entity", {k: v[rows] for k, v in tag_u.items()}, n_words)
+    if tag_bald is not None:
+        unc["entity_bald_norm"] = float(tag_bald[b, :n_words].sum()) / max(1, n_words)
+    return unc
+
+
+def item_uncertainty(
+    rel_u: dict[str, torch.Tensor] | None, rel_bald: torch.Tensor | None, items: list[int], n_words: int
+) -> dict[str, float]:
+    """Relation signals over a doc's ``items`` (indices into the [I] tensors of ``rel_u`` / ``rel_bald``)."""
+    if not items or rel_u is None:
+        return summarise_uncertainty("relation", None, n_words)
+    idx = torch.tensor(items, dtype=torch.long, device=next(iter(rel_u.values())).device)
+    unc = summarise_uncertainty("relation", {k: v[idx] for k, v in rel_u.items()}, n_words)
+    if rel_bald is not None:
+        unc["relation_bald_norm"] = float(rel_bald[idx].sum()) / max(1, n_words)
+    return unc
+
+
+def finish_uncertainty(unc: dict[str, float], mc_samples: int) -> dict[str, float]:
+    """Adds the sentence-level ``bald`` (with MC samples) and ``score`` (joint entropy) signals."""
+    if mc_samples:
+        unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
+    unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
+    return unc

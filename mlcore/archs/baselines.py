@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import random
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -53,7 +52,12 @@ from .base import (
     RawPrediction,
     bald_categorical,
     categorical_uncertainty,
+    finish_uncertainty,
+    item_uncertainty,
+    items_by_doc,
+    relations_by_doc,
     summarise_uncertainty,
+    word_uncertainty,
 )
 from .tagger import CRF, TaggerConfig, TaggerModel, reduce_nested
 
@@ -211,13 +215,7 @@ class TagHead(nn.Module):
         raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated
         scores = [[float(tag_p[b, s:e].mean()) for s, e, _ in es] for b, es in enumerate(ents)]
         raw = [[float(raw_p[b, s:e].mean()) for s, e, _ in es] for b, es in enumerate(ents)]
-        unc = []
-        for b, d in enumerate(docs):
-            rows = torch.arange(d.n_words, device=dev) + b * n_max
-            u = summarise_uncertainty("entity", {k: v[rows] for k, v in tag_u.items()}, d.n_words)
-            if tag_bald is not None:
-                u["entity_bald_norm"] = float(tag_bald[b, : d.n_words].sum()) / max(1, d.n_words)
-            unc.append(u)
+        unc = [word_uncertainty(tag_u, tag_bald, b, n_max, d.n_words) for b, d in enumerate(docs)]
         cal: dict[str, torch.Tensor] = {}
         if calibration:
             # fitted on the words of predicted mentions: their scores are what users see
@@ -346,32 +344,15 @@ class PairHead(nn.Module):
         pred = rel_logits.argmax(-1).tolist()
         # reported score ~ P(triple correct) = P(rel | args) * P(head) * P(tail) (see mlcore.calibration)
         arg_prob = [ents.raw[b][i] * ents.raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
-        by_doc: list[dict[tuple[int, int, int], float]] = [{} for _ in docs]
-        for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True)):
-            r = pred[p] - 1
-            if r < 0:
-                continue
-            a, c = i, j
-            if sym[r] and es[b][c] < es[b][a]:  # symmetric types: once per pair, arguments in span order
-                a, c = c, a
-            key = (a, c, r)
-            by_doc[b][key] = max(float(rel_probs[p, r + 1]) * arg_prob[p], by_doc[b].get(key, 0.0))
-        for b in range(len(docs)):
-            out_rels[b] = [(a, c, r, s) for (a, c, r), s in sorted(by_doc[b].items())]
+        triples = (
+            (b, i, j, pred[p] - 1, float(rel_probs[p, pred[p]]) * arg_prob[p])
+            for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True))
+            if pred[p] > 0
+        )
+        out_rels = relations_by_doc(len(docs), triples, es, sym)
         rel_u = categorical_uncertainty(rel_probs)
-        pairs_by_doc: dict[int, list[int]] = defaultdict(list)
-        for p, b in enumerate(pb):
-            pairs_by_doc[b].append(p)
-        unc = []
-        for b, d in enumerate(docs):
-            idx = torch.tensor(pairs_by_doc.get(b, []), dtype=torch.long, device=dev)
-            if idx.numel():
-                u = summarise_uncertainty("relation", {k: v[idx] for k, v in rel_u.items()}, d.n_words)
-                if rel_bald is not None:
-                    u["relation_bald_norm"] = float(rel_bald[idx].sum()) / max(1, d.n_words)
-            else:
-                u = summarise_uncertainty("relation", None, d.n_words)
-            unc.append(u)
+        pairs = items_by_doc(pb)
+        unc = [item_uncertainty(rel_u, rel_bald, pairs.get(b, []), d.n_words) for b, d in enumerate(docs)]
         cal: dict[str, torch.Tensor] = {}
         if calibration:
             gold_sets = [
@@ -413,9 +394,7 @@ def assemble(
         unc.update(
             rels.uncertainty[b] if rels is not None else summarise_uncertainty("relation", None, d.n_words)
         )
-        if mc_samples:
-            unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
-        unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
+        finish_uncertainty(unc, mc_samples)
         out.append(
             RawPrediction(
                 ents=[(s, e, t, sc) for (s, e, t), sc in zip(ents.ents[b], ents.scores[b], strict=True)],

@@ -50,7 +50,11 @@ from .base import (
     bald_categorical,
     binary_uncertainty,
     categorical_uncertainty,
-    summarise_uncertainty,
+    finish_uncertainty,
+    item_uncertainty,
+    items_by_doc,
+    relations_by_doc,
+    word_uncertainty,
 )
 from .tagger import CRF, decode_tags, encode_tags, reduce_nested, tag_names
 
@@ -416,41 +420,27 @@ class DeepModel(JointModel):
         if raw is not None:
             assert allowed is not None  # set with raw
             hits = ((raw >= cfg.rel_threshold) & allowed).nonzero().tolist()
-        rels_by_doc: list[dict[tuple[int, int, int], float]] = [{} for _ in docs]
-        for p, r in hits:
+        triples: list[tuple[int, int, int, int, float]] = []
+        if hits:
             assert cal_p is not None and arg_prob is not None  # hits come from raw, set with them
-            b, a, c = pb[p], pi[p], pj[p]
-            if sym[r] and ents[b][c] < ents[b][a]:
-                a, c = c, a
-            score = float(cal_p[p, r] * arg_prob[p])
-            rels_by_doc[b][(a, c, r)] = max(score, rels_by_doc[b].get((a, c, r), 0.0))
-        for b in range(len(docs)):
-            out[b].rels = [(a, c, r, s) for (a, c, r), s in sorted(rels_by_doc[b].items())]
+            triples = [(pb[p], pi[p], pj[p], r, float(cal_p[p, r] * arg_prob[p])) for p, r in hits]
+        for b, rels in enumerate(relations_by_doc(len(docs), triples, ents, sym)):
+            out[b].rels = rels
 
-        pairs_by_doc: dict[int, list[int]] = defaultdict(list)
-        for p, b in enumerate(pb):
-            pairs_by_doc[b].append(p)
+        # relation signals over the allowed (pair, type) cells of each doc
+        rel_u = cell_bald = None
+        cell_doc: list[int] = []
+        if cal_p is not None:
+            assert allowed is not None  # set with cal_p
+            cells = allowed.nonzero()  # [C, 2] (pair, type)
+            cell_doc = [pb[p] for p in cells[:, 0].tolist()]
+            rel_u = binary_uncertainty(cal_p[allowed])
+            cell_bald = rel_bald[allowed] if rel_bald is not None else None
+        cells_of = items_by_doc(cell_doc)
         for b, d in enumerate(docs):
-            unc: dict[str, float] = {}
-            if not gold_entities:
-                rows = torch.arange(d.n_words, device=dev) + b * n_max
-                unc.update(summarise_uncertainty("entity", {k: v[rows] for k, v in tag_u.items()}, d.n_words))
-                if tag_bald is not None:
-                    unc["entity_bald_norm"] = float(tag_bald[b, : d.n_words].sum()) / max(1, d.n_words)
-            ps = pairs_by_doc.get(b, [])
-            if ps and cal_p is not None:
-                assert allowed is not None  # set with cal_p
-                idx = torch.tensor(ps, dtype=torch.long, device=dev)
-                ok = allowed[idx]
-                unc.update(summarise_uncertainty("relation", binary_uncertainty(cal_p[idx][ok]), d.n_words))
-                if rel_bald is not None:
-                    unc["relation_bald_norm"] = float(rel_bald[idx][ok].sum()) / max(1, d.n_words)
-            else:
-                unc.update(summarise_uncertainty("relation", None, d.n_words))
-            if mc_samples:
-                unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
-            unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
-            out[b].uncertainty = unc
+            unc = {} if gold_entities else word_uncertainty(tag_u, tag_bald, b, n_max, d.n_words)
+            unc.update(item_uncertainty(rel_u, cell_bald, cells_of.get(b, []), d.n_words))
+            out[b].uncertainty = finish_uncertainty(unc, mc_samples)
 
         if calibration and docs:
             cal: dict[str, Any] = {}

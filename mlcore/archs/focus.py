@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -55,7 +54,11 @@ from .base import (
     RawPrediction,
     bald_categorical,
     categorical_uncertainty,
-    summarise_uncertainty,
+    finish_uncertainty,
+    item_uncertainty,
+    items_by_doc,
+    relations_by_doc,
+    word_uncertainty,
 )
 from .tagger import CRF, decode_tags, encode_tags, reduce_nested
 
@@ -501,45 +504,20 @@ class FocusModel(JointModel):
             pred = rel_logits.argmax(-1).tolist()
             # reported score ~ P(triple correct) = P(rel | args) * P(head) * P(tail) (see mlcore.calibration)
             arg_prob = [ent_raw[b][i] * ent_raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
-            rels_by_doc: list[dict[tuple[int, int, int], float]] = [{} for _ in docs]
-            for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True)):
-                r = pred[p] - 1
-                if r < 0:
-                    continue
-                a, c = i, j
-                if sym[r] and ents[b][c] < ents[b][a]:
-                    a, c = c, a
-                key = (a, c, r)
-                score = float(rel_probs[p, r + 1]) * arg_prob[p]
-                rels_by_doc[b][key] = max(score, rels_by_doc[b].get(key, 0.0))
-            for b in range(len(docs)):
-                out[b].rels = [(a, c, r, s) for (a, c, r), s in sorted(rels_by_doc[b].items())]
+            triples = (
+                (b, i, j, pred[p] - 1, float(rel_probs[p, pred[p]]) * arg_prob[p])
+                for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True))
+                if pred[p] > 0
+            )
+            for b, rels in enumerate(relations_by_doc(len(docs), triples, ents, sym)):
+                out[b].rels = rels
 
-        pairs_by_doc: dict[int, list[int]] = defaultdict(list)
-        for p, b in enumerate(pb):
-            pairs_by_doc[b].append(p)
+        pairs = items_by_doc(pb)
         rel_u = categorical_uncertainty(rel_probs) if rel_probs is not None else None
         for b, d in enumerate(docs):
-            unc: dict[str, float] = {}
-            if not gold_entities:
-                rows = torch.arange(d.n_words, device=dev) + b * n_max
-                unc.update(summarise_uncertainty("entity", {k: v[rows] for k, v in tag_u.items()}, d.n_words))
-                if tag_bald is not None:
-                    unc["entity_bald_norm"] = float(tag_bald[b, : d.n_words].sum()) / max(1, d.n_words)
-            idx_list = pairs_by_doc.get(b, [])
-            if idx_list and rel_u is not None:
-                idx = torch.tensor(idx_list, dtype=torch.long, device=dev)
-                unc.update(
-                    summarise_uncertainty("relation", {k: v[idx] for k, v in rel_u.items()}, d.n_words)
-                )
-                if rel_bald is not None:
-                    unc["relation_bald_norm"] = float(rel_bald[idx].sum()) / max(1, d.n_words)
-            else:
-                unc.update(summarise_uncertainty("relation", None, d.n_words))
-            if mc_samples:
-                unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
-            unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
-            out[b].uncertainty = unc
+            unc = {} if gold_entities else word_uncertainty(tag_u, tag_bald, b, n_max, d.n_words)
+            unc.update(item_uncertainty(rel_u, rel_bald, pairs.get(b, []), d.n_words))
+            out[b].uncertainty = finish_uncertainty(unc, mc_samples)
 
         if calibration and docs:
             cal: dict[str, Any] = {}
