@@ -220,3 +220,36 @@ def finish_uncertainty(unc: dict[str, float], mc_samples: int) -> dict[str, floa
         unc["bald"] = unc.get("entity_bald_norm", 0.0) + unc.get("relation_bald_norm", 0.0)
     unc["score"] = unc.get("entity_entropy_norm", 0.0) + unc.get("relation_entropy_norm", 0.0)
     return unc
+
+
+def gold_relation_sets(docs: Sequence[Doc], sym: Sequence[bool]) -> list[set[tuple[Any, Any, int]]]:
+    """Per doc, its gold relations as ``(head entity, tail entity, type)``, symmetric ones both ways."""
+    return [
+        {(d.ents[h], d.ents[t], r) for h, t, r in d.rels} | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
+        for d in docs
+    ]
+
+
+def softmax_relation_calibration(
+    docs: Sequence[Doc],
+    sym: Sequence[bool],
+    rel_logits: torch.Tensor,
+    pred: Sequence[int],
+    arg_prob: Sequence[float],
+    pairs: tuple[Sequence[int], Sequence[int], Sequence[int]],
+    ents: Sequence[Sequence[tuple[int, int, int]]],
+) -> dict[str, torch.Tensor]:
+    """Calibration data of a softmax relation head with NEG at index 0, over the pairs it output a relation
+    for: their logits [H, n_rel + 1], the chosen index, the arguments' probabilities and whether the triple
+    is gold (see :func:`mlcore.calibration.fit_relation_temperature`). ``pairs`` = (doc, head, tail) lists."""
+    pb, pi, pj = pairs
+    gold = gold_relation_sets(docs, sym)
+    hit = [p for p in range(len(pb)) if pred[p] > 0]
+    return {
+        "relation_logits": rel_logits[hit].cpu(),
+        "relation_index": torch.tensor([pred[p] for p in hit], dtype=torch.long),
+        "relation_arg_probs": torch.tensor([arg_prob[p] for p in hit]),
+        "relation_labels": torch.tensor(
+            [(ents[pb[p]][pi[p]], ents[pb[p]][pj[p]], pred[p] - 1) in gold[pb[p]] for p in hit], dtype=torch.bool
+        ),
+    }

@@ -56,6 +56,7 @@ from .base import (
     item_uncertainty,
     items_by_doc,
     relations_by_doc,
+    softmax_relation_calibration,
     summarise_uncertainty,
     word_uncertainty,
 )
@@ -355,19 +356,7 @@ class PairHead(nn.Module):
         unc = [item_uncertainty(rel_u, rel_bald, pairs.get(b, []), d.n_words) for b, d in enumerate(docs)]
         cal: dict[str, torch.Tensor] = {}
         if calibration:
-            gold_sets = [
-                {(d.ents[h], d.ents[t], r) for h, t, r in d.rels}
-                | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
-                for d in docs
-            ]
-            hit = [p for p in range(len(pb)) if pred[p] > 0]
-            cal["relation_logits"] = rel_logits[hit].cpu()
-            cal["relation_index"] = torch.tensor([pred[p] for p in hit], dtype=torch.long)
-            cal["relation_arg_probs"] = torch.tensor([arg_prob[p] for p in hit])
-            cal["relation_labels"] = torch.tensor(
-                [(es[pb[p]][pi[p]], es[pb[p]][pj[p]], pred[p] - 1) in gold_sets[pb[p]] for p in hit],
-                dtype=torch.bool,
-            )
+            cal.update(softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), es))
         return RelationOutput(out_rels, unc, cal)
 
 

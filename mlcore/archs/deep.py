@@ -51,6 +51,7 @@ from .base import (
     binary_uncertainty,
     categorical_uncertainty,
     finish_uncertainty,
+    gold_relation_sets,
     item_uncertainty,
     items_by_doc,
     relations_by_doc,
@@ -460,11 +461,7 @@ class DeepModel(JointModel):
                 cal["entity_labels"] = gold_tags[sel].cpu()
             if rel_logits is not None:
                 # sigmoid heads (as span.v1): one logit per predicted (pair, type), no relation_index
-                gold_sets = [
-                    {(d.ents[h], d.ents[t], r) for h, t, r in d.rels}
-                    | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
-                    for d in docs
-                ]
+                gold_sets = gold_relation_sets(docs, sym)
                 assert arg_prob is not None  # set with rel_logits
                 idx = torch.tensor(hits, dtype=torch.long, device=dev).reshape(-1, 2)
                 cal["relation_logits"] = rel_logits[idx[:, 0], idx[:, 1]].cpu()

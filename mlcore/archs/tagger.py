@@ -40,6 +40,7 @@ from .base import (
     item_uncertainty,
     items_by_doc,
     relations_by_doc,
+    softmax_relation_calibration,
     word_uncertainty,
 )
 
@@ -469,18 +470,6 @@ class TaggerModel(JointModel):
                 cal["entity_logits"] = em[sel].cpu()
                 cal["entity_labels"] = gold_tags[sel].cpu()
             if rel_logits is not None:
-                gold_sets = [
-                    {(d.ents[h], d.ents[t], r) for h, t, r in d.rels}
-                    | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
-                    for d in docs
-                ]
-                hit = [p for p in range(len(pb)) if pred[p] > 0]
-                cal["relation_logits"] = rel_logits[hit].cpu()
-                cal["relation_index"] = torch.tensor([pred[p] for p in hit], dtype=torch.long)
-                cal["relation_arg_probs"] = torch.tensor([arg_prob[p] for p in hit])
-                cal["relation_labels"] = torch.tensor(
-                    [(ents[pb[p]][pi[p]], ents[pb[p]][pj[p]], pred[p] - 1) in gold_sets[pb[p]] for p in hit],
-                    dtype=torch.bool,
-                )
+                cal.update(softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), ents))
             out[0].calibration = cal
         return out
