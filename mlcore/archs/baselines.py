@@ -60,7 +60,7 @@ from .base import (
     summarise_uncertainty,
     word_uncertainty,
 )
-from .tagger import CRF, TaggerConfig, TaggerModel, reduce_nested
+from .tagger import CRF, TaggerConfig, TaggerModel, best_tag_paths, reduce_nested
 
 PAIR_CHUNK = 4096  # relation candidates scored per chunk at inference (caps memory)
 
@@ -202,15 +202,7 @@ class TagHead(nn.Module):
                 [torch.softmax(self._tag_logits(enc.words, mc=True).float(), -1) for _ in range(mc_samples)]
             )  # [K, B, N, T]
             tag_bald = bald_categorical(samples.reshape(mc_samples, -1, samples.shape[-1])).view(b_n, n_max)
-        if self.crf is not None:
-            paths = self.crf.decode(em, mask)
-        else:
-            am = em.argmax(-1).tolist()
-            paths = [am[b][: d.n_words] for b, d in enumerate(docs)]
-        tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
-        for b, p in enumerate(paths):
-            if p:
-                tags[b, : len(p)] = torch.tensor(p, dtype=torch.long)
+        paths, tags = best_tag_paths(em, mask, self.crf, [d.n_words for d in docs])
         ents = [self.decode_tags(p) for p in paths]
         tag_p = probs.gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] calibrated prob of the chosen tag
         raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated

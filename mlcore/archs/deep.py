@@ -57,7 +57,7 @@ from .base import (
     relations_by_doc,
     word_uncertainty,
 )
-from .tagger import CRF, decode_tags, encode_tags, reduce_nested, tag_names
+from .tagger import CRF, best_tag_paths, decode_tags, encode_tags, reduce_nested, tag_names
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -363,11 +363,7 @@ class DeepModel(JointModel):
             for b, es in enumerate(ents):
                 out[b].ents = [(s, e, t, 1.0) for s, e, t in es]
         else:
-            paths = self.crf.decode(em, mask)
-            tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
-            for b, path in enumerate(paths):
-                if path:
-                    tags[b, : len(path)] = torch.tensor(path, dtype=torch.long)
+            paths, tags = best_tag_paths(em, mask, self.crf, [d.n_words for d in docs])
             ents = [self.decode_tags(p) for p in paths]
             tag_p = probs.gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] calibrated prob of chosen tag
             raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated

@@ -197,6 +197,23 @@ class CRF(nn.Module):
         return out
 
 
+def best_tag_paths(
+    em: torch.Tensor, mask: torch.Tensor, crf: CRF | None, n_words: list[int]
+) -> tuple[list[list[int]], torch.Tensor]:
+    """Each doc's best tag path from emissions [B, N, T] (Viterbi with a CRF, else per-word argmax), and the
+    paths as a [B, N] tensor (0 = O on padding)."""
+    if crf is not None:
+        paths = crf.decode(em, mask)
+    else:
+        am = em.argmax(-1).tolist()
+        paths = [am[b][:n] for b, n in enumerate(n_words)]
+    tags = torch.zeros(mask.shape, dtype=torch.long, device=em.device)
+    for b, path in enumerate(paths):
+        if path:
+            tags[b, : len(path)] = torch.tensor(path, dtype=torch.long)
+    return paths, tags
+
+
 class TaggerModel(JointModel):
     arch_name = "tagger.v1"
 
@@ -383,15 +400,7 @@ class TaggerModel(JointModel):
                 red = reduce_nested(ents[b])
                 tags[b, : d.n_words] = torch.tensor(self.encode_tags(d.n_words, [ents[b][i] for i in red]))
         else:
-            if self.crf is not None:
-                paths = self.crf.decode(em, mask)
-            else:
-                am = em.argmax(-1).tolist()
-                paths = [am[b][: d.n_words] for b, d in enumerate(docs)]
-            tags = torch.zeros((b_n, n_max), dtype=torch.long, device=dev)
-            for b, path in enumerate(paths):
-                if path:
-                    tags[b, : len(path)] = torch.tensor(path, dtype=torch.long)
+            paths, tags = best_tag_paths(em, mask, self.crf, [d.n_words for d in docs])
             ents = [self.decode_tags(p) for p in paths]
         tag_p = probs.gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] calibrated prob of the chosen tag
         raw_p = torch.softmax(em, -1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)  # [B, N] uncalibrated
