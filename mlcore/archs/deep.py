@@ -100,6 +100,17 @@ class _MLP(nn.Module):
         self.out = nn.Linear(dims[-1], d_out)
         self.act = _ACTIVATIONS[activation]
         self.p = dropout
+        # Variance-preserving initialisation. PyTorch's default Linear init shrinks the variance ~3x per
+        # layer (6x with a ReLU): two hidden layers over BiRNN states made the emissions so flat that the
+        # CRF settled on all-O (0 dev entities after 3 epochs on 1,000 Chia sentences).
+        for layer in self.layers:
+            if activation == "tanh":
+                nn.init.xavier_normal_(layer.weight, gain=nn.init.calculate_gain("tanh"))
+            else:  # relu, gelu
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+        nn.init.xavier_normal_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, mc: bool = False) -> torch.Tensor:
         drop = self.training or mc
