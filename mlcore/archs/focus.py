@@ -21,7 +21,9 @@ the wordpieces of the two entities, every other token to the whole sentence; "eq
 entities' wordpieces attend only to each other, every other token to the whole sentence. An MLP (tanh
 hidden layer) on the RE branch's [CLS] output gives a softmax over NEG (index 0) + relation types;
 types the schema forbids for the pair's entity types are masked. Pairs are replicated from the shared
-states ([P, T, H]) in chunks of ``pair_chunk``. Candidates: gold entities in training (every related
+states ([P, T, H]) in chunks of ``pair_chunk``; for a sentence that fits one window the same function
+is computed on just the rows [CLS] depends on (see :meth:`FocusModel.relation_cls_focused`: a few rows per
+pair instead of K full sequences; exact for "eq14" at any K and for "eq13" at K <= 2). Candidates: gold entities in training (every related
 pair plus up to ``max_neg_pairs`` sampled unrelated ordered pairs per sentence), predicted entities at
 inference (gold with ``gold_entities=True``). A pair whose entity types no relation type allows is never
 run through the RE layers: its answer is NEG with certainty.
@@ -141,6 +143,32 @@ def attention_bias(visible: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Additive 4D mask [P, 1, L, L] for BertLayer (0 = attend, dtype minimum = masked), as HF builds it."""
     bias = torch.zeros(visible.shape, dtype=dtype, device=visible.device)
     return bias.masked_fill(~visible, torch.finfo(dtype).min).unsqueeze(1)
+
+
+def _layer_rows(layer: Any, q: torch.Tensor, kv: torch.Tensor, key_ok: torch.Tensor) -> torch.Tensor:
+    """One BERT layer's output for the query rows q [P, Q, H] attending to the rows kv [P, K, H]
+    (``key_ok`` [P, K] marks real keys): the layer's own weights, the arithmetic of its forward (scaled
+    dot-product attention, output projection + residual + LayerNorm, feed-forward + residual +
+    LayerNorm) on just these rows. Dropout as the layer's, in training mode."""
+    sa = layer.attention.self
+    p, n_q, _ = q.shape
+
+    def heads(x: torch.Tensor) -> torch.Tensor:
+        return x.view(p, x.shape[1], -1, sa.attention_head_size).transpose(1, 2)  # [P, heads, n, d]
+
+    bias = torch.zeros(key_ok.shape, dtype=q.dtype, device=q.device).masked_fill(
+        ~key_ok, torch.finfo(q.dtype).min
+    )
+    ctx = F.scaled_dot_product_attention(
+        heads(sa.query(q)),
+        heads(sa.key(kv)),
+        heads(sa.value(kv)),
+        attn_mask=bias[:, None, None, :],
+        dropout_p=sa.dropout.p if layer.training else 0.0,
+        scale=sa.scaling,
+    )
+    attended = layer.attention.output(ctx.transpose(1, 2).reshape(p, n_q, -1), q)
+    return layer.output(layer.intermediate(attended), attended)
 
 
 def _window_plan(enc: WindowedEncoder, n: int) -> tuple[list[int], list[tuple[int, int]]]:
@@ -350,7 +378,33 @@ class FocusModel(JointModel):
     def relation_cls(
         self, ps: _Pass, docs: list[Doc], pairs: list[tuple[int, tuple[int, int], tuple[int, int]]]
     ) -> torch.Tensor:
-        """RE-branch [CLS] states [P, H] of pairs (doc, head wordpiece span, tail wordpiece span)."""
+        """RE-branch [CLS] states [P, H] of pairs (doc, head wordpiece span, tail wordpiece span).
+
+        Pairs of a sentence that fits one window take :meth:`relation_cls_focused` (the same function,
+        computed on the few rows it depends on) when the mask variant and K allow it; the others
+        :meth:`relation_cls_replicated`.
+        """
+        fast = self.cfg.mask_variant == "eq14" or self.cfg.task_layers <= 2
+        content = self.encoder.content
+        quick = [i for i, (b, _, _) in enumerate(pairs) if fast and len(docs[b].wp_ids) <= content]
+        if len(quick) == len(pairs):
+            return self.relation_cls_focused(ps, docs, pairs)
+        if not quick:
+            return self.relation_cls_replicated(ps, docs, pairs)
+        rest = sorted(set(range(len(pairs))) - set(quick))
+        states = torch.cat(
+            [
+                self.relation_cls_focused(ps, docs, [pairs[i] for i in quick]),
+                self.relation_cls_replicated(ps, docs, [pairs[i] for i in rest]),
+            ]
+        )
+        order = torch.tensor(quick + rest, device=states.device)
+        return states[torch.argsort(order)]
+
+    def relation_cls_replicated(
+        self, ps: _Pass, docs: list[Doc], pairs: list[tuple[int, tuple[int, int], tuple[int, int]]]
+    ) -> torch.Tensor:
+        """[CLS] states [P, H]: the K RE layers over each pair's whole context with its relation mask."""
         out = []
         for c in range(0, len(pairs), self.cfg.pair_chunk):
             idx, valid, foc = self.relation_inputs(ps, docs, pairs[c : c + self.cfg.pair_chunk])
@@ -358,6 +412,61 @@ class FocusModel(JointModel):
             x = self._run(self.re_layers, x, relation_mask(valid, foc, self.cfg.mask_variant))
             out.append(x[:, 0])
         return torch.cat(out)
+
+    def relation_cls_focused(
+        self, ps: _Pass, docs: list[Doc], pairs: list[tuple[int, tuple[int, int], tuple[int, int]]]
+    ) -> torch.Tensor:
+        """[CLS] states [P, H] computed on the rows the output depends on (whole-window sentences only).
+
+        The mask makes most of the replicated computation pair-independent. "eq14": the focus rows
+        ([CLS] and the two entities' wordpieces) attend only to each other, so they are a closed
+        system: K layers over those few rows alone give [CLS] exactly. "eq13": [CLS] reads only the
+        focus rows, and every other row reads the whole sentence; in the first RE layer those rows see
+        only the pair-independent lower states, so they are one full-attention pass per sentence, and
+        [CLS] is a single query row per layer; exact for K <= 2 (from the third layer on the other rows
+        would see a pair-specific [CLS]). Per pair that is a few rows instead of K full sequences. In
+        training, dropout on the shared rows is drawn once per sentence rather than once per pair.
+        """
+        dev = ps.lower.device
+        focus: list[list[int]] = []  # per pair: wordpiece positions of the two entities (sorted, once)
+        for _, (hs, he), (ts, te) in pairs:
+            focus.append(sorted(set(range(hs, he)) | set(range(ts, te))))
+        width = 1 + max(len(f) for f in focus)
+        rows = torch.full((len(pairs), width), ps.pad_row, dtype=torch.long)
+        ok = torch.zeros((len(pairs), width), dtype=torch.bool)
+        for i, ((b, _, _), f) in enumerate(zip(pairs, focus, strict=True)):
+            seq = ps.seq[b]
+            rows[i, : 1 + len(f)] = torch.tensor([seq[0], *(seq[1 + w] for w in f)], dtype=torch.long)
+            ok[i, : 1 + len(f)] = True
+        rows, ok = rows.to(dev), ok.to(dev)
+        x = ps.lower[rows]  # [P, F, H]: [CLS] then the entities' wordpieces, lower-layer states
+        layers = self.re_layers
+        if self.cfg.mask_variant == "eq14":
+            for layer in layers:
+                x = _layer_rows(layer, x, x, ok)
+            return x[:, 0]
+        cls = _layer_rows(layers[0], x[:, :1], x, ok)  # [P, 1, H]
+        if len(layers) == 1:
+            return cls[:, 0]
+        # second layer: [CLS] reads itself and the entities' first-RE-layer states, which saw the
+        # whole sentence (full attention over lower states): one pass per sentence
+        docs_used = sorted({b for b, _, _ in pairs})
+        slot = {b: k for k, b in enumerate(docs_used)}
+        length = max(len(ps.seq[b]) for b in docs_used)
+        seq_rows = torch.full((len(docs_used), length), ps.pad_row, dtype=torch.long)
+        valid = torch.zeros((len(docs_used), length), dtype=torch.bool)
+        for k, b in enumerate(docs_used):
+            seq_rows[k, : len(ps.seq[b])] = torch.tensor(ps.seq[b], dtype=torch.long)
+            valid[k, : len(ps.seq[b])] = True
+        seq_rows, valid = seq_rows.to(dev), valid.to(dev)
+        full = self._run(layers[:1], ps.lower[seq_rows], valid.unsqueeze(1).expand(-1, length, -1))
+        h = full.shape[-1]
+        flat = torch.cat([full.reshape(-1, h), full.new_zeros((1, h))])
+        ent = torch.full((len(pairs), width - 1), flat.shape[0] - 1, dtype=torch.long)
+        for i, ((b, _, _), f) in enumerate(zip(pairs, focus, strict=True)):
+            ent[i, : len(f)] = torch.tensor([slot[b] * length + 1 + w for w in f], dtype=torch.long)
+        keys = torch.cat([cls, flat[ent.to(dev)]], 1)  # [P, F, H]
+        return _layer_rows(layers[1], cls, keys, ok)[:, 0]
 
     def _rel_logits(
         self, cls: torch.Tensor, h_type: torch.Tensor, t_type: torch.Tensor, mc: bool = False
@@ -527,6 +636,8 @@ class FocusModel(JointModel):
                 cal["entity_logits"] = em[sel].cpu()
                 cal["entity_labels"] = self._gold_tags(docs, n_max).to(dev)[sel].cpu()
             if rel_logits is not None:
-                cal.update(softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), ents))
+                cal.update(
+                    softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), ents)
+                )
             out[0].calibration = cal
         return out

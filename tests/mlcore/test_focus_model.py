@@ -110,6 +110,52 @@ def test_focused_cls_sees_only_what_the_mask_allows(tiny_encoder, toy_schema, va
     assert same == (variant == "eq14")
 
 
+@pytest.mark.parametrize("variant,task_layers", [("eq13", 1), ("eq13", 2), ("eq14", 1), ("eq14", 2)])
+def test_focused_rows_equal_the_replicated_sequences(
+    tiny_encoder, short_encoder, toy_schema, variant, task_layers
+):
+    # relation_cls_focused computes only the rows the [CLS] output depends on; it must be the same
+    # function as running the K RE layers over every pair's whole masked sequence
+    torch.manual_seed(0)
+    model = _model(tiny_encoder, toy_schema, task_layers=task_layers, mask_variant=variant)
+    tok = load_tokenizer(tiny_encoder)
+    texts = [
+        "HbA1c above 7 % within three months",
+        "no prior insulin",
+        "pregnant or breastfeeding women over 18",
+    ]
+    docs = build_docs([Example(text=t) for t in texts], tok, toy_schema, with_gold=False)
+    pairs = []
+    for b, d in enumerate(docs):
+        n = len(d.wp_ids)
+        assert n >= 3
+        pairs += [(b, (0, 1), (n - 1, n)), (b, (n - 1, n), (0, 2)), (b, (0, 2), (1, 3)), (b, (1, 2), (1, 2))]
+    with torch.no_grad():
+        ps = model.shared_pass(docs)
+        slow = model.relation_cls_replicated(ps, docs, pairs)
+        fast = model.relation_cls_focused(ps, docs, pairs)
+        torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.relation_cls(ps, docs, pairs), slow, atol=1e-5, rtol=1e-5)
+    # a batch mixing a sentence longer than the window (replicated, truncated context) with short ones
+    model = _model(short_encoder, toy_schema, task_layers=task_layers, mask_variant=variant)
+    tok = load_tokenizer(short_encoder)
+    long_text = "HbA1c was measured at every visit during the long follow up and stayed above 7 %"
+    docs = build_docs(
+        [Example(text=t) for t in [texts[0], long_text, texts[1]]], tok, toy_schema, with_gold=False
+    )
+    assert len(docs[1].wp_ids) > model.encoder.content >= max(len(docs[0].wp_ids), len(docs[2].wp_ids))
+    n1 = len(docs[1].wp_ids)
+    pairs = [(0, (0, 1), (2, 3)), (1, (0, 1), (n1 - 1, n1)), (2, (0, 1), (1, 2)), (1, (2, 3), (0, 1))]
+    with torch.no_grad():
+        ps = model.shared_pass(docs)
+        torch.testing.assert_close(
+            model.relation_cls(ps, docs, pairs),
+            model.relation_cls_replicated(ps, docs, pairs),
+            atol=1e-5,
+            rtol=1e-5,
+        )
+
+
 def test_config_validation(tiny_encoder, toy_schema):
     with pytest.raises(ValueError, match="only 2 layers"):
         _model(tiny_encoder, toy_schema, task_layers=3)
