@@ -7,7 +7,7 @@ sentence. Token indices never reach the database.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import URLValidator
@@ -223,6 +223,9 @@ class Annotation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not stored: set by annotation_save on the instance it returns, the state it just wrote in
+    # selectors.annotation_state's shape (None on instances read from the database).
+    written_state: dict[str, Any] | None = None
 
     class Meta:
         constraints = [

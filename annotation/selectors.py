@@ -42,33 +42,47 @@ def role_of(*, user: AbstractBaseUser, project: Project) -> str | None:
 
 def annotation_state(*, annotation: Annotation) -> dict[str, Any]:
     """The annotation as the API and the editor see it."""
-    text = annotation.sentence.text
     mentions = list(annotation.mentions.select_related("entity_type").order_by("start", "end", "id"))
-    groups = annotation.groups.prefetch_related("members")
+    return annotation_state_of(
+        annotation=annotation,
+        text=annotation.sentence.text,
+        annotator=annotation.annotator.get_username() if annotation.annotator_id else None,
+        mentions=[(m.pk, m.entity_type.name, m.fragments) for m in mentions],
+        relations=[(r.pk, r.relation_type.name, r.head_id, r.tail_id)
+                   for r in annotation.relations.select_related("relation_type").order_by("id")],
+        groups=[(g.pk, g.group_type, [m.pk for m in g.members.all()])
+                for g in annotation.groups.prefetch_related("members")],
+    )
+
+
+def annotation_state_of(
+    *, annotation: Annotation, text: str, annotator: str | None,
+    mentions: list[tuple[int, str, list[list[int]]]], relations: list[tuple[int, str, int, int]],
+    groups: list[tuple[int, str, list[int]]],
+) -> dict[str, Any]:
+    """:func:`annotation_state` from rows already in hand: mentions ``(id, type, fragments)``,
+    relations ``(id, type, head id, tail id)``, groups ``(id, type, member ids)`` (groups in position
+    order). Mentions come out in (start, end, id) order, relations by id, group members by id."""
+    mentions = sorted(mentions, key=lambda m: (m[2][0][0], m[2][-1][1], m[0]))
     return {
         "id": annotation.pk,
         "sentence": annotation.sentence_id,
-        "annotator": annotation.annotator.get_username() if annotation.annotator_id else None,
+        "annotator": annotator,
         "gold": annotation.annotator_id is None,
         "status": annotation.status,
         "version": annotation.version,
         "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
         "mentions": [
-            {
-                "id": str(m.pk),
-                "type": m.entity_type.name,
-                "fragments": m.fragments,
-                "text": " ".join(text[s:e] for s, e in m.fragments),
-            }
-            for m in mentions
+            {"id": str(pk), "type": name, "fragments": frags, "text": " ".join(text[s:e] for s, e in frags)}
+            for pk, name, frags in mentions
         ],
         "relations": [
-            {"id": str(r.pk), "type": r.relation_type.name, "head": str(r.head_id), "tail": str(r.tail_id)}
-            for r in annotation.relations.select_related("relation_type").order_by("id")
+            {"id": str(pk), "type": name, "head": str(head), "tail": str(tail)}
+            for pk, name, head, tail in sorted(relations)
         ],
         "groups": [
-            {"id": str(g.pk), "type": g.group_type, "members": [str(m.pk) for m in g.members.all()]}
-            for g in groups
+            {"id": str(pk), "type": kind, "members": [str(m) for m in sorted(members)]}
+            for pk, kind, members in groups
         ],
     }
 

@@ -216,7 +216,8 @@ class MyAnnotationApi(ProjectApiBase):
             relations=v["relations"], groups=v["groups"], status=v["status"],
             client_id=v["client_id"], client_seq=v["client_seq"],
         )
-        return Response(selectors.annotation_state(annotation=annotation))
+        state = annotation.written_state  # what was just written (None when the save was a no-op)
+        return Response(state if state is not None else selectors.annotation_state(annotation=annotation))
 
 
 class GoldAnnotationApi(MyAnnotationApi):

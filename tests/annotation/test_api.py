@@ -157,6 +157,42 @@ def test_stale_version_gets_409_with_current_state(client_for, project, sentence
     assert c.put(url, payload(0), format="json").status_code == 409
 
 
+def test_written_state_is_what_a_read_returns(client_for, project, sentence):
+    """A save answers with the state it wrote without reading it back: it must be exactly what a GET
+    returns, for a first save and for a save that replaces mentions, relations and groups."""
+    from annotation.models import Mention, MentionGroup, Relation
+
+    c = client_for("annotator")
+    url = reverse("api-my-annotation", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
+    body = payload(0)
+    # listed out of offset order, a discontinuous mention, a group naming a member twice
+    body["mentions"] = [body["mentions"][2], {"id": "d", "type": "Value", "fragments": [[11, 17], [6, 10]]},
+                        *body["mentions"][:2]]
+    body["relations"] = list(reversed(body["relations"]))
+    body["groups"] = [{"type": "OR", "members": ["m3", "m2", "m3"]}, {"type": "OR", "members": ["d", "m1"]}]
+    first = c.put(url, body, format="json")
+    assert first.status_code == 200
+    assert first.json() == c.get(url).json()
+    assert [m["fragments"] for m in first.json()["mentions"]] == [[[0, 5]], [[6, 10]], [[6, 10], [11, 17]], [[11, 26]]]
+    assert len(first.json()["groups"][0]["members"]) == 2
+    # replace everything: the old rows go, the answer is again what a read returns
+    again = payload(1)
+    again["mentions"] = again["mentions"][:2]
+    again["relations"] = again["relations"][:1]
+    again["groups"] = [{"type": "OR", "members": ["m1", "m2"]}]
+    second = c.put(url, again, format="json")
+    assert second.status_code == 200
+    assert second.json() == c.get(url).json()
+    annotation = Annotation.objects.get(sentence=sentence)
+    assert Mention.objects.filter(annotation=annotation).count() == Mention.objects.count() == 2
+    assert Relation.objects.count() == 1 and MentionGroup.objects.count() == 1
+    assert MentionGroup.members.through.objects.count() == 2
+    # an emptied annotation leaves no rows behind
+    assert c.put(url, {**payload(2), "mentions": [], "relations": []}, format="json").json()["mentions"] == []
+    assert Mention.objects.count() == Relation.objects.count() == MentionGroup.objects.count() == 0
+    assert MentionGroup.members.through.objects.count() == 0
+
+
 def _page(version, seq, n_mentions, page="page-a"):
     body = payload(version)
     body["mentions"] = body["mentions"][:n_mentions]
