@@ -96,14 +96,15 @@ class _MLP(nn.Module):
     def __init__(self, d_in: int, d_out: int, hidden: list[int], activation: str, dropout: float):
         super().__init__()
         dims = [d_in, *hidden]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        linears = [nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)]
+        self.layers = nn.ModuleList(linears)
         self.out = nn.Linear(dims[-1], d_out)
         self.act = _ACTIVATIONS[activation]
         self.p = dropout
         # Variance-preserving initialisation. PyTorch's default Linear init shrinks the variance ~3x per
         # layer (6x with a ReLU): two hidden layers over BiRNN states made the emissions so flat that the
         # CRF settled on all-O (0 dev entities after 3 epochs on 1,000 Chia sentences).
-        for layer in self.layers:
+        for layer in linears:
             if activation == "tanh":
                 nn.init.xavier_normal_(layer.weight, gain=nn.init.calculate_gain("tanh"))
             else:  # relu, gelu
