@@ -113,6 +113,18 @@ class ProjectSettingsForm(forms.Form):
     encoder = forms.CharField(
         required=False, max_length=500, label="Encoder",
         help_text="A Hugging Face BERT-family model name or local directory; empty for the packaged MiniLM-L6.")
+    model_config = forms.JSONField(
+        required=False, label="Model config", widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text='Overrides of the architecture\'s and the training defaults as a JSON object, e.g. '
+                  '{"epochs": 5, "rel_context": "sentence"}; README "Models" lists them. Empty for the defaults.')
+
+    def clean_model_config(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("model_config")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError('A JSON object of settings, e.g. {"epochs": 5}.')
+        return value
 
     def __init__(self, *args: Any, architectures: list[str] | None = None, **kwargs: Any):
         from annotation.models import QueueStrategy

@@ -64,6 +64,9 @@ class Project(models.Model):
     # Model settings: an empty encoder means the packaged default (MiniLM-L6).
     encoder = models.CharField(max_length=500, blank=True)
     architecture = models.CharField(max_length=100, default="span.v1")
+    # Overrides of the architecture's and the training loop's defaults (mlcore.registry.check_config),
+    # e.g. {"epochs": 5, "rel_context": "sentence"}; every training of the project uses them.
+    model_config = models.JSONField(default=dict, blank=True)
     retrain_min_new_gold = models.PositiveIntegerField(default=50)
     promotion_tolerance = models.FloatField(default=0.01)
     split_ratios = models.JSONField(default=dict, blank=True, help_text='e.g. {"train": 0.8, "dev": 0.1, "test": 0.1}')

@@ -49,3 +49,51 @@ def make_config(name: str, overrides: dict[str, Any] | None = None):
     if unknown:
         raise ValueError(f"unknown {name} config keys: {sorted(unknown)}")
     return cfg_cls(**overrides)
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    """Does a JSON value fit a setting whose default is ``default``?"""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, (tuple, list)):
+        return isinstance(value, (tuple, list))
+    return True  # an optional setting (default None): its config class checks the value
+
+
+def _kind(default: Any) -> str:
+    for cls, words in ((bool, "true or false"), (float, "a number"), (int, "an integer"), (str, "a string")):
+        if isinstance(default, cls):
+            return words
+    return "a list"
+
+
+def check_config(name: str, config: Any) -> None:
+    """Raise ``ValueError`` saying what is wrong with ``config`` as settings of architecture ``name``: a flat
+    object of architecture keys (its config class) and training keys (``mlcore.training.TrainConfig``),
+    each of its default's type, in the range its config class accepts. Imports the architecture (torch)."""
+    if name not in _ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; available: {', '.join(_ARCHITECTURES)}")
+    if not isinstance(config, dict):
+        raise ValueError("the model config must be a JSON object of settings, e.g. {\"epochs\": 5}")
+    from .training import TrainConfig
+
+    cfg_cls = get_architecture(name)[1]
+    defaults = {**asdict(TrainConfig()), **asdict(cfg_cls())}
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a setting of {name}; its settings: {', '.join(sorted(defaults))}")
+    for key, value in config.items():
+        if not _type_ok(value, defaults[key]):
+            raise ValueError(f"{key} must be {_kind(defaults[key])} (default {defaults[key]!r}), not {value!r}")
+    from .api import split_config
+
+    try:
+        split_config(name, config)  # the config classes' own checks (choices, ranges)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None

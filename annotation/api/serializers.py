@@ -23,7 +23,7 @@ class ProjectOutput(serializers.ModelSerializer):
         fields = [
             "id", "name", "description", "guideline", "guideline_version", "allow_new_labels",
             "annotators_per_sentence", "annotators_see_others", "queue_strategy", "encoder", "architecture",
-            "retrain_min_new_gold", "promotion_tolerance", "created_at",
+            "model_config", "retrain_min_new_gold", "promotion_tolerance", "created_at",
         ]
 
 
@@ -37,6 +37,7 @@ class ProjectInput(serializers.Serializer):
     queue_strategy = serializers.ChoiceField(choices=QueueStrategy.choices, required=False)
     encoder = serializers.CharField(required=False, allow_blank=True, max_length=500)
     architecture = serializers.CharField(required=False, max_length=100)
+    model_config = serializers.DictField(required=False, help_text="Overrides of the model and training defaults.")
     retrain_min_new_gold = serializers.IntegerField(required=False, min_value=1)
     promotion_tolerance = serializers.FloatField(required=False, min_value=0, max_value=1)
 
@@ -203,6 +204,8 @@ class ModelVersionOutput(serializers.ModelSerializer):
 
 class TrainingRequestInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="requested by an admin")
+    config = serializers.DictField(
+        required=False, default=dict, help_text="Overrides of the project's model config for this training only.")
 
 
 class SuggestionOutput(serializers.Serializer):

@@ -22,6 +22,7 @@ from annotation import selectors, services
 from annotation.errors import InvalidInput, NotAllowed
 from annotation.models import Annotation, Document, ImportJob, Membership, ModelVersion, Role, Sentence
 from annotation.services import models as model_services
+from annotation.services.project_settings import model_config_check
 
 from . import serializers as s
 from .permissions import ADMIN, CURATE, READ_ROLES, WRITE_OWN, ProjectRole
@@ -84,6 +85,8 @@ class ProjectDetailApi(ProjectApiBase):
         if "guideline" in data.validated_data:
             self.project.guideline_version += 1
         self.project.full_clean()
+        if {"model_config", "architecture"} & set(data.validated_data):
+            model_config_check(architecture=self.project.architecture, config=self.project.model_config)
         self.project.save()
         return Response(s.ProjectOutput(self.project).data)
 
@@ -309,7 +312,8 @@ class ModelVersionListApi(ProjectApiBase):
         data = s.TrainingRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         version = model_services.training_request(project=self.project, user=request.user,
-                                                  reason=data.validated_data["reason"])
+                                                  reason=data.validated_data["reason"],
+                                                  config=data.validated_data["config"])
         return Response(s.ModelVersionOutput(version).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -78,18 +78,27 @@ def training_request(
 ) -> ModelVersion:
     """Queue a training of ``project``'s model, or return the one already queued or running.
 
+    The version trains with the project's ``model_config`` updated by ``config`` (this training only);
+    the merged settings are checked first (``InvalidInput`` when the architecture would refuse them)
+    and stored on the version.
+
     The partial unique constraint ``modelversion_one_running`` is the arbiter: of two racing requests,
     one inserts and the other gets an ``IntegrityError`` and returns the winner's version.
     """
     running = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
     if running is not None:
         return running
+    merged = {**(project.model_config or {}), **(config or {})}
+    if merged:
+        from annotation.services.project_settings import model_config_check
+
+        model_config_check(architecture=project.architecture, config=merged)
     try:
         with transaction.atomic():
             number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
             version = ModelVersion(
                 project=project, number=number, architecture=project.architecture,
-                encoder=project.encoder or settings.TRIALMARK_ENCODER, config=dict(config or {}),
+                encoder=project.encoder or settings.TRIALMARK_ENCODER, config=merged,
                 reason=reason[:200], requested_by=user if user is not None and user.is_authenticated else None,
             )
             # Uniqueness is left to the database: a Python-side check would race.

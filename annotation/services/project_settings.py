@@ -30,7 +30,7 @@ from .projects import _entity_type_create, membership_set
 
 SETTINGS_FIELDS = (
     "description", "queue_strategy", "annotators_per_sentence", "annotators_see_others", "allow_new_labels",
-    "retrain_min_new_gold", "promotion_tolerance", "architecture", "encoder",
+    "retrain_min_new_gold", "promotion_tolerance", "architecture", "encoder", "model_config",
 )
 
 
@@ -51,8 +51,20 @@ def project_settings_update(*, project: Project, **values: Any) -> Project:
     for key, value in values.items():
         setattr(project, key, value)
     _clean(project)
+    if "model_config" in values or "architecture" in values:
+        model_config_check(architecture=project.architecture, config=project.model_config)
     project.save(update_fields=list(values))
     return project
+
+
+def model_config_check(*, architecture: str, config: Any) -> None:
+    """Refuse (``InvalidInput``) a model config the architecture would not train with."""
+    from mlcore.registry import check_config
+
+    try:
+        check_config(architecture, config)
+    except ValueError as exc:
+        raise InvalidInput(f"Model config for {architecture}: {exc}") from None
 
 
 @transaction.atomic

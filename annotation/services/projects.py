@@ -31,6 +31,10 @@ def project_create(
     project = Project(name=name, description=description, guideline=guideline,
                       created_by=created_by, **settings)
     project.full_clean()
+    if project.model_config:
+        from .project_settings import model_config_check  # it imports this module
+
+        model_config_check(architecture=project.architecture, config=project.model_config)
     project.save()
     if created_by is not None:
         membership_set(project=project, user=created_by, role=Role.ADMIN)

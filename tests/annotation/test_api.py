@@ -345,3 +345,21 @@ def test_token_auth(project, members):
     assert c.get(reverse("api-project-detail", kwargs={"project_id": project.pk})).json()["role"] == "viewer"
     bad = APIClient().post(reverse("api-token"), {"username": "viewer-user", "password": "no"}, format="json")
     assert bad.status_code == 400
+
+
+def test_model_config_through_the_api(client_for, project):
+    admin = client_for("admin")
+    url = reverse("api-project-detail", kwargs={"project_id": project.pk})
+    r = admin.patch(url, {"architecture": "tagger.v1", "model_config": {"crf": True, "re_head": "re_m1"}}, format="json")
+    assert r.status_code == 200 and r.json()["model_config"] == {"crf": True, "re_head": "re_m1"}
+    r = admin.patch(url, {"model_config": {"crf": "yes"}}, format="json")
+    assert r.status_code == 400 and "crf must be true or false" in r.json()["detail"]
+    r = admin.patch(url, {"architecture": "span.v1"}, format="json")  # crf is no span.v1 setting
+    assert r.status_code == 400 and "not a setting of span.v1" in r.json()["detail"]
+    project.refresh_from_db()
+    assert (project.architecture, project.model_config) == ("tagger.v1", {"crf": True, "re_head": "re_m1"})
+    versions = reverse("api-model-list", kwargs={"project_id": project.pk})
+    r = admin.post(versions, {"config": {"biaffine": "linear"}}, format="json")
+    assert r.status_code == 400 and "applies to re_head='re_m2' only" in r.json()["detail"]
+    r = admin.post(versions, {"config": {"epochs": 1}}, format="json")
+    assert r.status_code == 202 and r.json()["config"] == {"crf": True, "re_head": "re_m1", "epochs": 1}

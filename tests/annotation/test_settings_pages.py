@@ -114,6 +114,30 @@ def test_bad_settings_are_refused_with_the_reason(web, project):
     assert Project.objects.get(pk=project.pk).queue_strategy == project.queue_strategy
 
 
+
+def test_model_config_is_checked_against_the_architecture(web, project):
+    admin = web("admin")
+    good = {**SETTINGS, "architecture": "span.v1", "model_config": '{"epochs": 5, "rel_context": "sentence"}'}
+    assert "Settings saved." in follow(admin, admin.post(url("project-settings", project), good))
+    assert Project.objects.get(pk=project.pk).model_config == {"epochs": 5, "rel_context": "sentence"}
+    for bad, reason in [
+        ('{"rel_context": "paragraph"}', "rel_context must be one of"),
+        ('{"epochs": "five"}', "epochs must be an integer"),
+        ('{"dropout_rate": 0.2}', "dropout_rate: not a setting of span.v1"),
+        ("[1, 2]", "A JSON object of settings"),
+        ("{epochs: 5", "Enter a valid JSON"),
+    ]:
+        r = admin.post(url("project-settings", project), {**good, "model_config": bad})
+        assert r.status_code == 200 and reason in r.content.decode(), bad
+    # a switch of architecture the config does not fit is refused as a whole
+    r = admin.post(url("project-settings", project), {**good, "architecture": "tagger.v1"})
+    assert r.status_code == 200 and "rel_context: not a setting of tagger.v1" in r.content.decode()
+    p = Project.objects.get(pk=project.pk)
+    assert (p.architecture, p.model_config) == ("span.v1", {"epochs": 5, "rel_context": "sentence"})
+    # emptied: back to the defaults
+    follow(admin, admin.post(url("project-settings", project), {**good, "model_config": ""}))
+    assert Project.objects.get(pk=project.pk).model_config == {}
+
 # --- schema ---------------------------------------------------------------------------------------------------
 
 

@@ -231,3 +231,16 @@ def test_beat_schedule_is_created_by_migrations():
     task = PeriodicTask.objects.get(name="trialmark-check-projects")
     assert task.task == "worker.tasks.check_projects_task"
     assert (task.interval.every, task.interval.period) == (5, "minutes")
+
+
+@pytest.mark.django_db
+def test_trainings_use_the_project_model_config_and_refuse_a_bad_override(project):
+    from annotation.errors import InvalidInput
+
+    project.architecture, project.model_config = "span.v1", {"epochs": 4, "span_pooling": "mean"}
+    project.save()
+    with pytest.raises(InvalidInput, match="span_pooling must be one of"):
+        ms.training_request(project=project, config={"span_pooling": "median"})
+    assert not ModelVersion.objects.exists()
+    version = ms.training_request(project=project, config={"epochs": 2})
+    assert version.config == {"epochs": 2, "span_pooling": "mean"}
