@@ -186,6 +186,12 @@ class Sentence(models.Model):
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     text = models.TextField()
+    # A hint for the annotation queue, kept by services.queue_refresh: True once the sentence has gold or
+    # the project's number of submitted annotations. The queue skips these without visiting their
+    # annotations (an annotator deep into a big project otherwise walks every finished sentence on each
+    # "next"); it still checks the annotations of what it returns, so a stale False costs only time, and a
+    # stale True is corrected by the refresh the queue runs before it reports itself empty.
+    queue_done = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["document_id", "position"]
@@ -193,7 +199,10 @@ class Sentence(models.Model):
             models.UniqueConstraint(fields=["document", "position"], name="sentence_unique_position"),
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="sentence_offsets_ordered"),
         ]
-        indexes = [models.Index(fields=["project", "document", "position"])]
+        indexes = [
+            models.Index(fields=["project", "document", "position"]),
+            models.Index(fields=["project", "id"], condition=Q(queue_done=False), name="sentence_queue_open"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.document_id}:{self.position}"

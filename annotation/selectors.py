@@ -125,9 +125,10 @@ def queue_candidates(*, project: Project, user: AbstractBaseUser) -> QuerySet[Se
     fewer submitted annotations than the project asks for.
 
     Written as NOT EXISTS filters over the primary-key order so the database stops at the first
-    match instead of counting annotations for every sentence of the project.
+    match instead of counting annotations for every sentence of the project; sentences whose
+    ``queue_done`` hint is set are skipped without visiting their annotations.
     """
-    qs = Sentence.objects.filter(project=project).filter(
+    qs = Sentence.objects.filter(project=project, queue_done=False).filter(
         ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True)),
         ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator=user)),
     )
@@ -170,6 +171,20 @@ def next_sentence_for(
     )
     if draft is not None:
         return draft
+    found = _next_by_strategy(project=project, user=user, seed=seed, exclude=exclude)
+    if found is None:
+        # Before saying the queue is empty, correct the queue_done hints: a sentence taken out of the
+        # queue may have come back without its hint being refreshed (its annotations deleted with a user).
+        from annotation.services.annotations import queue_refresh
+
+        if queue_refresh(project_id=project.pk):
+            found = _next_by_strategy(project=project, user=user, seed=seed, exclude=exclude)
+    return found
+
+
+def _next_by_strategy(
+    *, project: Project, user: AbstractBaseUser, seed: int | None, exclude: Collection[int],
+) -> Sentence | None:
     # Sentences are created in document order, so primary-key order is document order.
     qs = queue_candidates(project=project, user=user).exclude(pk__in=list(exclude)).order_by("pk")
     if project.queue_strategy not in (QueueStrategy.SEQUENTIAL, QueueStrategy.RANDOM):

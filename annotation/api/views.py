@@ -88,6 +88,8 @@ class ProjectDetailApi(ProjectApiBase):
         if {"model_config", "architecture"} & set(data.validated_data):
             model_config_check(architecture=self.project.architecture, config=self.project.model_config)
         self.project.save()
+        if "annotators_per_sentence" in data.validated_data:
+            services.queue_refresh(project_id=self.project.pk)
         return Response(s.ProjectOutput(self.project).data)
 
 

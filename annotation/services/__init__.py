@@ -1,7 +1,7 @@
 """Writes. Every public function here is keyword-only, typed and atomic."""
 
 from .alerts import alert_record_decision, alert_webhook_send, project_webhook_set
-from .annotations import annotation_save, annotation_submit, mention_input_validate
+from .annotations import annotation_save, annotation_submit, mention_input_validate, queue_refresh
 from .corpus_export import corpus_export, corpus_export_zip, zip_folder
 from .corpus_import import corpus_import, corpus_import_path, import_job_create, import_job_run
 from .export_jobs import export_filename, export_job_create, export_job_run
@@ -36,6 +36,7 @@ __all__ = [
     "mention_input_validate",
     "preannotate",
     "project_create",
+    "queue_refresh",
     "queue_scores_compute",
     "schema_apply",
     "schema_as_dict",

@@ -6,6 +6,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 
 from annotation.errors import InvalidInput, VersionConflict
 from annotation.models import (
@@ -14,6 +17,7 @@ from annotation.models import (
     EntityType,
     Mention,
     MentionGroup,
+    Project,
     Relation,
     RelationType,
     Sentence,
@@ -147,6 +151,7 @@ def annotation_save(
             created = True
         except IntegrityError:
             annotation = Annotation.objects.select_for_update().get(sentence=sentence, annotator=annotator)
+    was_submitted = not created and annotation.status == AnnotationStatus.SUBMITTED
     if not created:
         race = _same_page_race(annotation, version=version, client_id=client_id, client_seq=client_seq)
         if race == "older":
@@ -180,6 +185,8 @@ def annotation_save(
         member_rows = list({str(m): rows[str(m)] for m in g["members"]}.values())  # a repeated id counts once
         group.members.set(member_rows)
         written_groups.append((group.pk, group.group_type, [m.pk for m in member_rows]))
+    if was_submitted or status != AnnotationStatus.DRAFT:
+        queue_refresh(project_id=project_id, sentence_ids=[sentence.pk])
     # What was just written, as annotation_state would read it back (test_written_state_is_what_a_read_returns),
     # so the API answers a save without re-reading it.
     annotation.written_state = annotation_state_of(
@@ -243,4 +250,24 @@ def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: i
     annotation.updated_by = actor
     annotation.client_id = ""  # a later stale save from the editor page conflicts again
     annotation.save(update_fields=["status", "version", "updated_by", "updated_at", "client_id"])
+    queue_refresh(project_id=sentence.project_id, sentence_ids=[sentence.pk])
     return annotation
+
+
+def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> int:
+    """Correct ``Sentence.queue_done`` (gold, or the project's number of submitted annotations) for the
+    given sentences of the project, or for all of them. Rows already right are not written; returns
+    the number of sentences whose hint changed."""
+    gold = Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True))
+    submitted = Subquery(
+        Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
+        .order_by().values("sentence").annotate(n=Count("pk")).values("n")
+    )
+    wanted = Subquery(Project.objects.filter(pk=OuterRef("project_id")).values("annotators_per_sentence"))
+    done = Q(gold) | Q(GreaterThanOrEqual(Coalesce(submitted, Value(0)), wanted))
+    qs = Sentence.objects.filter(project_id=project_id)
+    if sentence_ids is not None:
+        qs = qs.filter(pk__in=sentence_ids)
+    closed = qs.filter(done, queue_done=False).update(queue_done=True)
+    reopened = qs.filter(queue_done=True).exclude(done).update(queue_done=False)
+    return closed + reopened

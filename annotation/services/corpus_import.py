@@ -316,6 +316,10 @@ def _write(
             plan["annotation_rows"][idx] = a
             annotations.append(a)
     Annotation.objects.bulk_create(annotations, batch_size=1000)
+    if annotations:
+        from .annotations import queue_refresh
+
+        queue_refresh(project_id=project.pk)  # imported gold / submitted layers take sentences out of the queue
 
     mention_rows: list[Mention] = []
     for plan in plans:

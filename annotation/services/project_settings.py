@@ -26,6 +26,7 @@ from annotation.models import (
     SentencePrediction,
 )
 
+from .annotations import queue_refresh
 from .projects import _entity_type_create, membership_set
 
 SETTINGS_FIELDS = (
@@ -54,6 +55,8 @@ def project_settings_update(*, project: Project, **values: Any) -> Project:
     if "model_config" in values or "architecture" in values:
         model_config_check(architecture=project.architecture, config=project.model_config)
     project.save(update_fields=list(values))
+    if "annotators_per_sentence" in values:
+        queue_refresh(project_id=project.pk)
     return project
 
 

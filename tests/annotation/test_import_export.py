@@ -140,6 +140,10 @@ def test_second_import_as_annotator_attaches_to_existing_documents(project, memb
     write_pair(tmp_path / "gold", "NCT0001_inc", TEXT, good_ann())
     write_pair(tmp_path / "ann", "NCT0001_inc", TEXT, _ann("T1\tCondition 12 27\ttype 2 diabetes"))
     corpus_import_path(project=project, path=tmp_path / "gold", fmt="brat")
+    from annotation.models import Sentence
+
+    # imported gold takes its sentences out of the annotation queue (the queue_done hint)
+    assert {s.queue_done for s in Sentence.objects.filter(project=project, annotations__isnull=False)} == {True}
     summary = corpus_import_path(project=project, path=tmp_path / "ann", fmt="brat", as_gold=False,
                                  annotator=members["annotator"])
     assert summary["documents"] == 0 and summary["documents_extended"] == 1

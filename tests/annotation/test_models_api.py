@@ -129,3 +129,45 @@ def test_queue_uses_precomputed_scores_and_falls_back_to_document_order(client_f
     project.queue_strategy = "sequential"
     project.save()
     assert selectors.next_sentence_for(project=project, user=user) == s[0]
+
+
+def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(project, members):
+    from annotation import selectors, services
+    from annotation.services.project_settings import project_settings_update
+    from tests.factories import UserFactory
+
+    doc = Document.objects.create(project=project, external_id="NCT3_inc", text="a\nb\nc")
+    s = [Sentence.objects.create(project=project, document=doc, position=i, start=2 * i, end=2 * i + 1, text=t)
+         for i, t in enumerate("abc")]
+    project.queue_strategy = "sequential"
+    project.save()
+    done = lambda: [x.queue_done for x in Sentence.objects.filter(pk__in=[x.pk for x in s]).order_by("pk")]  # noqa: E731
+    annotator, curator = members["annotator"], members["curator"]
+    colleague = UserFactory(username="colleague")
+    services.membership_set(project=project, user=colleague, role="annotator")
+    # a draft leaves the sentence in the queue; submitting takes it out; a gold save too
+    a = services.annotation_save(sentence=s[0], actor=colleague, version=0, mentions=[])
+    assert done() == [False, False, False]
+    services.annotation_submit(sentence=s[0], actor=colleague, version=a.version)
+    services.annotation_save(sentence=s[1], actor=curator, gold=True, version=0, mentions=[])
+    assert done() == [True, True, False]
+    assert selectors.next_sentence_for(project=project, user=annotator) == s[2]
+    # saving it back as a draft (un-submitting) puts it back
+    services.annotation_save(sentence=s[0], actor=colleague, version=a.version + 1, mentions=[], status="submitted")
+    assert done()[0] is True
+    services.annotation_save(sentence=s[0], actor=colleague, version=a.version + 2, mentions=[], status="draft")
+    assert done()[0] is False
+    services.annotation_save(sentence=s[0], actor=colleague, version=a.version + 3, mentions=[], status="submitted")
+    # two annotators per sentence: one submission no longer finishes it
+    project_settings_update(project=project, annotators_per_sentence=2)
+    assert done() == [False, True, False]
+    assert selectors.next_sentence_for(project=project, user=annotator) == s[0]
+    project_settings_update(project=project, annotators_per_sentence=1)
+    assert done() == [True, True, False]
+    # a stale hint (the submitter deleted: their annotation goes by cascade, nothing refreshes) does not
+    # lose the sentence: with s[2] taken, the queue refreshes the hints before answering "empty"
+    services.annotation_save(sentence=s[2], actor=annotator, version=0, mentions=[], status="submitted")
+    colleague.delete()
+    assert done() == [True, True, True]
+    assert selectors.next_sentence_for(project=project, user=curator) == s[0]
+    assert done() == [False, True, True]
