@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
 
@@ -257,7 +257,8 @@ def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: i
 def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> int:
     """Correct ``Sentence.queue_done`` (gold, or the project's number of submitted annotations) for the
     given sentences of the project, or for all of them. Rows already right are not written; returns
-    the number of sentences whose hint changed."""
+    the number of sentences whose hint changed (for up to 50 given sentences: the number written, in one
+    statement)."""
     gold = Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True))
     submitted = Subquery(
         Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
@@ -268,6 +269,8 @@ def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> 
     qs = Sentence.objects.filter(project_id=project_id)
     if sentence_ids is not None:
         qs = qs.filter(pk__in=sentence_ids)
+        if len(sentence_ids) <= 50:  # a save's own sentence: one statement; rewriting a few rows costs nothing
+            return qs.update(queue_done=ExpressionWrapper(done, output_field=BooleanField()))
     closed = qs.filter(done, queue_done=False).update(queue_done=True)
     reopened = qs.filter(queue_done=True).exclude(done).update(queue_done=False)
     return closed + reopened
