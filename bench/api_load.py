@@ -6,7 +6,9 @@ Builds a scratch database holding the 811 Chia trials (10,162 sentences) plus on
 client, starts gunicorn on 127.0.0.1, and has each client loop over "get my next sentence"
 (GET queue/next, which answers with the sentence and its annotations) and "save annotation" (PUT with a mention,
 submitted). Prints p50/p95/p99 and throughput per operation. Goal: p95 under 50 ms.
-Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds.
+Also prints how busy the machine was and its CPU per operation (run it on an otherwise idle machine: with
+closed-loop clients that CPU is what bounds throughput, and so latency). Traffic goes to 127.0.0.1 only;
+every loop is bounded by --seconds.
 """
 
 from __future__ import annotations
@@ -57,6 +59,18 @@ print(json.dumps({{"project": p.pk, "tokens": tokens}}))
         raise SystemExit(proc.stderr[-3000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return data["project"], data["tokens"]
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy (all cores, /proc/stat), or None off Linux. With closed-loop
+    clients this is what bounds throughput, and so latency: clients / (cores / CPU per operation)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -176,12 +190,14 @@ def main() -> None:
             threading.Thread(target=client_loop, args=(port, project, tokens[i], deadline, out))
             for i in range(args.clients)
         ]
+        busy_before, client_before = machine_busy_seconds(), os.times()
         started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
+        busy_after, client_after = machine_busy_seconds(), os.times()
         print(
             f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} threads, "
             f"10,162 Chia sentences"
@@ -190,6 +206,14 @@ def main() -> None:
             print(
                 f"{op:<22} n={len(values):<6} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms  "
                 f"p99 {pct(values, 99):6.1f} ms  {len(values) / wall:6.1f} ops/s"
+            )
+        ops = sum(len(v) for v in out.values())
+        if busy_before is not None and busy_after is not None and ops:
+            client = (client_after.user + client_after.system) - (client_before.user + client_before.system)
+            busy = busy_after - busy_before
+            print(
+                f"machine CPU {busy / wall:.2f} of {os.cpu_count()} cores busy; per operation {busy / ops * 1000:.1f} ms "
+                f"(server + database {(busy - client) / ops * 1000:.1f} ms, load generator {client / ops * 1000:.1f} ms)"
             )
     finally:
         if server is not None:
