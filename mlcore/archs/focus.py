@@ -431,42 +431,50 @@ class FocusModel(JointModel):
         focus: list[list[int]] = []  # per pair: wordpiece positions of the two entities (sorted, once)
         for _, (hs, he), (ts, te) in pairs:
             focus.append(sorted(set(range(hs, he)) | set(range(ts, te))))
-        width = 1 + max(len(f) for f in focus)
-        rows = torch.full((len(pairs), width), ps.pad_row, dtype=torch.long)
-        ok = torch.zeros((len(pairs), width), dtype=torch.bool)
-        for i, ((b, _, _), f) in enumerate(zip(pairs, focus, strict=True)):
-            seq = ps.seq[b]
-            rows[i, : 1 + len(f)] = torch.tensor([seq[0], *(seq[1 + w] for w in f)], dtype=torch.long)
-            ok[i, : 1 + len(f)] = True
-        rows, ok = rows.to(dev), ok.to(dev)
-        x = ps.lower[rows]  # [P, F, H]: [CLS] then the entities' wordpieces, lower-layer states
         layers = self.re_layers
-        if self.cfg.mask_variant == "eq14":
-            for layer in layers:
-                x = _layer_rows(layer, x, x, ok)
-            return x[:, 0]
-        cls = _layer_rows(layers[0], x[:, :1], x, ok)  # [P, 1, H]
-        if len(layers) == 1:
-            return cls[:, 0]
-        # second layer: [CLS] reads itself and the entities' first-RE-layer states, which saw the
-        # whole sentence (full attention over lower states): one pass per sentence
-        docs_used = sorted({b for b, _, _ in pairs})
-        slot = {b: k for k, b in enumerate(docs_used)}
-        length = max(len(ps.seq[b]) for b in docs_used)
-        seq_rows = torch.full((len(docs_used), length), ps.pad_row, dtype=torch.long)
-        valid = torch.zeros((len(docs_used), length), dtype=torch.bool)
-        for k, b in enumerate(docs_used):
-            seq_rows[k, : len(ps.seq[b])] = torch.tensor(ps.seq[b], dtype=torch.long)
-            valid[k, : len(ps.seq[b])] = True
-        seq_rows, valid = seq_rows.to(dev), valid.to(dev)
-        full = self._run(layers[:1], ps.lower[seq_rows], valid.unsqueeze(1).expand(-1, length, -1))
-        h = full.shape[-1]
-        flat = torch.cat([full.reshape(-1, h), full.new_zeros((1, h))])
-        ent = torch.full((len(pairs), width - 1), flat.shape[0] - 1, dtype=torch.long)
-        for i, ((b, _, _), f) in enumerate(zip(pairs, focus, strict=True)):
-            ent[i, : len(f)] = torch.tensor([slot[b] * length + 1 + w for w in f], dtype=torch.long)
-        keys = torch.cat([cls, flat[ent.to(dev)]], 1)  # [P, F, H]
-        return _layer_rows(layers[1], cls, keys, ok)[:, 0]
+        two_step = self.cfg.mask_variant == "eq13" and len(layers) == 2
+        if two_step:
+            # eq13's second layer: [CLS] reads itself and the entities' first-RE-layer states, which saw
+            # the whole sentence (full attention over lower states): one pass per sentence
+            docs_used = sorted({b for b, _, _ in pairs})
+            slot = {b: k for k, b in enumerate(docs_used)}
+            length = max(len(ps.seq[b]) for b in docs_used)
+            seq_rows = torch.full((len(docs_used), length), ps.pad_row, dtype=torch.long)
+            valid = torch.zeros((len(docs_used), length), dtype=torch.bool)
+            for k, b in enumerate(docs_used):
+                seq_rows[k, : len(ps.seq[b])] = torch.tensor(ps.seq[b], dtype=torch.long)
+                valid[k, : len(ps.seq[b])] = True
+            seq_rows, valid = seq_rows.to(dev), valid.to(dev)
+            full = self._run(layers[:1], ps.lower[seq_rows], valid.unsqueeze(1).expand(-1, length, -1))
+            flat = torch.cat([full.reshape(-1, full.shape[-1]), full.new_zeros((1, full.shape[-1]))])
+        out = []
+        step = 32 * self.cfg.pair_chunk  # pairs per call: bounds memory on sentences with many entities
+        for c in range(0, len(pairs), step):
+            part, foc = pairs[c : c + step], focus[c : c + step]
+            width = 1 + max(len(f) for f in foc)
+            rows = torch.full((len(part), width), ps.pad_row, dtype=torch.long)
+            ok = torch.zeros((len(part), width), dtype=torch.bool)
+            for i, ((b, _, _), f) in enumerate(zip(part, foc, strict=True)):
+                seq = ps.seq[b]
+                rows[i, : 1 + len(f)] = torch.tensor([seq[0], *(seq[1 + w] for w in f)], dtype=torch.long)
+                ok[i, : 1 + len(f)] = True
+            rows, ok = rows.to(dev), ok.to(dev)
+            x = ps.lower[rows]  # [P, F, H]: [CLS] then the entities' wordpieces, lower-layer states
+            if self.cfg.mask_variant == "eq14":
+                for layer in layers:
+                    x = _layer_rows(layer, x, x, ok)
+                out.append(x[:, 0])
+                continue
+            cls = _layer_rows(layers[0], x[:, :1], x, ok)  # [P, 1, H]
+            if not two_step:
+                out.append(cls[:, 0])
+                continue
+            ent = torch.full((len(part), width - 1), flat.shape[0] - 1, dtype=torch.long)
+            for i, ((b, _, _), f) in enumerate(zip(part, foc, strict=True)):
+                ent[i, : len(f)] = torch.tensor([slot[b] * length + 1 + w for w in f], dtype=torch.long)
+            keys = torch.cat([cls, flat[ent.to(dev)]], 1)  # [P, F, H]
+            out.append(_layer_rows(layers[1], cls, keys, ok)[:, 0])
+        return torch.cat(out)
 
     def _rel_logits(
         self, cls: torch.Tensor, h_type: torch.Tensor, t_type: torch.Tensor, mc: bool = False

@@ -117,7 +117,7 @@ def test_focused_rows_equal_the_replicated_sequences(
     # relation_cls_focused computes only the rows the [CLS] output depends on; it must be the same
     # function as running the K RE layers over every pair's whole masked sequence
     torch.manual_seed(0)
-    model = _model(tiny_encoder, toy_schema, task_layers=task_layers, mask_variant=variant)
+    model = _model(tiny_encoder, toy_schema, task_layers=task_layers, mask_variant=variant, pair_chunk=1)
     tok = load_tokenizer(tiny_encoder)
     texts = [
         "HbA1c above 7 % within three months",
@@ -130,6 +130,7 @@ def test_focused_rows_equal_the_replicated_sequences(
         n = len(d.wp_ids)
         assert n >= 3
         pairs += [(b, (0, 1), (n - 1, n)), (b, (n - 1, n), (0, 2)), (b, (0, 2), (1, 3)), (b, (1, 2), (1, 2))]
+    pairs = pairs * 3  # 36 pairs: more than one focused call (32 x pair_chunk each)
     with torch.no_grad():
         ps = model.shared_pass(docs)
         slow = model.relation_cls_replicated(ps, docs, pairs)
