@@ -6,9 +6,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
 
 from annotation.errors import InvalidInput, VersionConflict
 from annotation.models import (
@@ -256,21 +253,33 @@ def annotation_submit(*, sentence: Sentence, actor: AbstractBaseUser, version: i
 
 def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> int:
     """Correct ``Sentence.queue_done`` (gold, or the project's number of submitted annotations) for the
-    given sentences of the project, or for all of them. Rows already right are not written; returns
-    the number of sentences whose hint changed (for up to 50 given sentences: the number written, in one
-    statement)."""
-    gold = Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True))
-    submitted = Subquery(
-        Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
-        .order_by().values("sentence").annotate(n=Count("pk")).values("n")
+    given sentences of the project, or for all of them. Rows already right are not written (no row lock,
+    so annotators saving the same sentence at once do not queue behind each other's transactions);
+    returns the number of sentences whose hint changed.
+
+    Plain SQL: a save calls this for its own sentence, and building the same statement from ORM
+    expressions cost more time than running it."""
+    qn = connection.ops.quote_name
+    sentence, annotation, project = (qn(m._meta.db_table) for m in (Sentence, Annotation, Project))
+    s_id, s_project, s_done = (qn(Sentence._meta.get_field(f).column) for f in ("id", "project", "queue_done"))
+    a_sentence, a_annotator, a_status = (
+        qn(Annotation._meta.get_field(f).column) for f in ("sentence", "annotator", "status")
     )
-    wanted = Subquery(Project.objects.filter(pk=OuterRef("project_id")).values("annotators_per_sentence"))
-    done = Q(gold) | Q(GreaterThanOrEqual(Coalesce(submitted, Value(0)), wanted))
-    qs = Sentence.objects.filter(project_id=project_id)
-    if sentence_ids is not None:
-        qs = qs.filter(pk__in=sentence_ids)
-        if len(sentence_ids) <= 50:  # a save's own sentence: one statement; rewriting a few rows costs nothing
-            return qs.update(queue_done=ExpressionWrapper(done, output_field=BooleanField()))
-    closed = qs.filter(done, queue_done=False).update(queue_done=True)
-    reopened = qs.filter(queue_done=True).exclude(done).update(queue_done=False)
-    return closed + reopened
+    wanted = qn(Project._meta.get_field("annotators_per_sentence").column)
+    done = (
+        f"(EXISTS (SELECT 1 FROM {annotation} a WHERE a.{a_sentence} = {sentence}.{s_id} AND a.{a_annotator} IS NULL)"
+        f" OR (SELECT COUNT(*) FROM {annotation} a WHERE a.{a_sentence} = {sentence}.{s_id}"
+        f" AND a.{a_status} = %s) >= (SELECT p.{wanted} FROM {project} p WHERE p.id = {sentence}.{s_project}))"
+    )
+    sql = f"UPDATE {sentence} SET {s_done} = {done} WHERE {s_project} = %s AND {s_done} <> {done}"
+    submitted = str(AnnotationStatus.SUBMITTED)
+    changed = 0
+    with connection.cursor() as cur:
+        if sentence_ids is None:
+            cur.execute(sql, [submitted, project_id, submitted])
+            return cur.rowcount
+        for i in range(0, len(sentence_ids), 500):  # SQLite's limit on parameters per statement
+            ids = sentence_ids[i : i + 500]
+            cur.execute(f"{sql} AND {s_id} IN ({', '.join(['%s'] * len(ids))})", [submitted, project_id, submitted, *ids])
+            changed += cur.rowcount
+    return changed
