@@ -5,6 +5,7 @@ Prints the table (and, with --json, writes it). Any ``compare`` option given her
 (``--archs ""`` with ``--configs FILE`` compares only the configs):
 
     python bench/compare.py [--archs ner.v1,re.v1,pipeline.v1,tagger.v1] [--limit-train N] [--json out.json]
+    python bench/compare.py --out runs/ --resume   # after an interruption: finished trainings are reused
 """
 
 from __future__ import annotations

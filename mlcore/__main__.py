@@ -125,6 +125,8 @@ def _compare(args: argparse.Namespace) -> int:
             last[0] = now
             print(json.dumps(p), file=sys.stderr, flush=True)
 
+    if args.resume and not args.out:
+        raise SystemExit("error: --resume needs --out, the directory holding the checkpoints to reuse")
     rows = compare(
         train,
         dev,
@@ -137,6 +139,7 @@ def _compare(args: argparse.Namespace) -> int:
         device=args.device,
         predict_batch_size=args.predict_batch_size,
         progress=progress,
+        resume=args.resume,
     )
     print(
         f"{len(train)} training sentences, {len(dev)} dev sentences; "
@@ -211,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         "--encoder", default=None, help="HF model name or local path (default: packaged MiniLM-L6)"
     )
     c.add_argument("--out", default=None, help="keep the checkpoints under this directory (default: discard)")
+    c.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --out: reuse checkpoints there trained with the same architecture, config, budget and data",
+    )
     c.add_argument("--json", default=None, help="also write the settings and rows to this JSON file")
     c.add_argument("--limit-train", dest="limit_train", type=int, default=0)
     c.add_argument("--limit-dev", dest="limit_dev", type=int, default=0)

@@ -8,11 +8,12 @@ compare`` is the command line.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,36 @@ def make_specs(archs: Sequence[str] = (), configs: Sequence[dict[str, Any]] = ()
     return specs
 
 
+def _finished(
+    ckpt_dir: Path, arch: str, config: dict[str, Any], train: list[Example], encoder: str | None
+) -> dict[str, Any] | None:
+    """The metrics of a checkpoint in ``ckpt_dir`` trained on ``train`` with this architecture, encoder and
+    config (values chosen on dev after training, such as tuned thresholds, aside), or None."""
+    from . import checkpoint as ckpt
+    from .api import split_config
+    from .encoder import default_encoder_path
+
+    try:
+        doc = json.loads((ckpt_dir / "config.json").read_text(encoding="utf-8"))
+        metrics = json.loads((ckpt_dir / "metrics.json").read_text(encoding="utf-8"))
+        fingerprint = json.loads((ckpt_dir / "fingerprint.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    arch_cfg, train_cfg = split_config(arch, config)
+    tuned = set(metrics.get("thresholds") or {})
+    want_arch = {k: v for k, v in asdict(arch_cfg).items() if k not in tuned}
+    have_arch = {k: v for k, v in (doc.get("arch_config") or {}).items() if k not in tuned}
+    same = (
+        doc.get("arch") == arch
+        and have_arch == want_arch
+        and json.loads(json.dumps(asdict(train_cfg))) == doc.get("train_config")
+        and doc.get("encoder_source") == str(encoder or default_encoder_path())
+        and fingerprint == json.loads(json.dumps(ckpt.fingerprint(train)))
+        and "train_seconds" in metrics
+    )
+    return metrics if same else None
+
+
 def _dir_name(name: str) -> str:
     return re.sub(r"[^\w.-]", "_", name) or "model"
 
@@ -78,16 +109,20 @@ def compare(
     device: str | None = None,
     predict_batch_size: int = 8,
     progress: Callable[[dict], None] | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
     """Train and evaluate each spec; returns one row per spec, in order.
 
     Row keys: ``name``, ``arch``, ``entity_f1``, ``relation_f1`` (end-to-end), ``relation_f1_given_gold_entities``
-    (micro F1, percent), ``training_minutes`` (wall clock of :func:`train_model`, including its per-epoch dev
-    evaluation and calibration), ``predict_sentences_per_s`` (dev, predicted by the reloaded checkpoint at
+    (micro F1, percent), ``training_minutes`` (the training loop's wall clock, ``train_seconds`` of the
+    checkpoint's metrics: the per-epoch dev evaluation included, the threshold tuning, calibration and final
+    evaluation after it not), ``predict_sentences_per_s`` (dev, predicted by the reloaded checkpoint at
     ``predict_batch_size``), ``parameters``, ``best_epoch``, ``dev_sentences``, ``train_sentences`` and
     ``checkpoint`` (its directory under ``out_dir``; None when no ``out_dir`` was given: checkpoints then go
     to a temporary directory removed afterwards). ``progress`` gets train_model's progress dicts with the
-    spec's ``name`` added.
+    spec's ``name`` added. With ``resume`` (needs ``out_dir``), a spec whose checkpoint directory already
+    holds a finished training of the same architecture, configuration, budget and data is not trained again:
+    its row comes from that checkpoint (an interrupted comparison picks up where it stopped).
     """
     from .api import load_model, train_model
     from .metrics import evaluate
@@ -96,6 +131,8 @@ def compare(
         raise ValueError("compare needs dev examples to evaluate on")
     if not specs:
         raise ValueError("nothing to compare")
+    if resume and out_dir is None:
+        raise ValueError("resume needs out_dir: the checkpoints to pick up")
     tmp = None
     if out_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="mlcore_compare_")
@@ -112,19 +149,20 @@ def compare(
                 if progress is not None:
                     progress({"name": name, **p})
 
-            t0 = time.perf_counter()
-            metrics = train_model(
-                train,
-                dev,
-                schema,
-                ckpt_dir,
-                arch=spec.arch,
-                encoder=encoder,
-                config=config,
-                progress=forward,
-                device=device,
-            )
-            train_min = (time.perf_counter() - t0) / 60
+            metrics = _finished(ckpt_dir, spec.arch, config, train, encoder) if resume else None
+            if metrics is None:
+                metrics = train_model(
+                    train,
+                    dev,
+                    schema,
+                    ckpt_dir,
+                    arch=spec.arch,
+                    encoder=encoder,
+                    config=config,
+                    progress=forward,
+                    device=device,
+                )
+            train_min = metrics["train_seconds"] / 60
             model = load_model(ckpt_dir, device=device)
             t1 = time.perf_counter()
             preds = model.predict(dev, batch_size=predict_batch_size)

@@ -59,6 +59,55 @@ def test_compare_rows_and_table(tmp_path, tiny_encoder, toy_schema):
     assert table[3].startswith("re small") and f"{re_['entity_f1']:.2f}" in table[3]
 
 
+def test_resume_reuses_finished_checkpoints_and_retrains_changed_ones(tmp_path, tiny_encoder, toy_schema):
+    examples = toy_examples_list()
+    run = lambda specs, **kw: compare(  # noqa: E731
+        examples,
+        examples,
+        toy_schema,
+        specs,
+        epochs=1,
+        batch_size=4,
+        encoder=tiny_encoder,
+        out_dir=tmp_path / "runs",
+        device="cpu",
+        progress=lambda p: trained.add(p["name"]),
+        **kw,
+    )
+    trained: set[str] = set()
+    first = run(make_specs(["ner.v1"], [{"name": "small", "arch": "re.v1", "config": {"proj_dim": 16}}]))
+    assert trained == {"ner.v1", "small"}
+    stamp = (tmp_path / "runs" / "ner.v1" / "model.safetensors").stat().st_mtime_ns
+    trained.clear()
+    # same specs: nothing trains, the rows come from the checkpoints; "small" with another config retrains
+    again = run(
+        make_specs(["ner.v1"], [{"name": "small", "arch": "re.v1", "config": {"proj_dim": 8}}]), resume=True
+    )
+    assert trained == {"small"}
+    assert (tmp_path / "runs" / "ner.v1" / "model.safetensors").stat().st_mtime_ns == stamp
+    keep = ("entity_f1", "relation_f1", "relation_f1_given_gold_entities", "training_minutes", "parameters")
+    assert {k: again[0][k] for k in keep} == {k: first[0][k] for k in keep}
+    assert again[1]["config"]["proj_dim"] == 8
+    # other training data: retrained too
+    trained.clear()
+    compare(
+        examples[:-1],
+        examples,
+        toy_schema,
+        make_specs(["ner.v1"]),
+        epochs=1,
+        batch_size=4,
+        encoder=tiny_encoder,
+        out_dir=tmp_path / "runs",
+        device="cpu",
+        progress=lambda p: trained.add(p["name"]),
+        resume=True,
+    )
+    assert trained == {"ner.v1"}
+    with pytest.raises(ValueError, match="resume needs out_dir"):
+        compare(examples, examples, toy_schema, make_specs(["ner.v1"]), resume=True)
+
+
 def test_make_specs_refuses_bad_input():
     assert make_specs(["span.v1"]) == [CompareSpec("span.v1", "span.v1", {})]
     with pytest.raises(ValueError, match="unknown architecture"):
