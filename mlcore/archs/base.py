@@ -181,6 +181,29 @@ def relations_by_doc(
     return [[(a, c, r, s) for (a, c, r), s in sorted(d.items())] for d in best]
 
 
+def softmax_relations(
+    rel_logits: torch.Tensor,
+    rel_probs: torch.Tensor,
+    pairs: tuple[list[int], list[int], list[int]],
+    ent_raw: Sequence[Sequence[float]],
+    ents: Sequence[Sequence[tuple[int, int, int]]],
+    sym: Sequence[bool],
+) -> tuple[list[int], list[float], list[list[tuple[int, int, int, float]]]]:
+    """Relations of a softmax head over NEG (index 0) + types for candidate ``pairs`` (doc, head, tail
+    entity indices): the argmax class of each pair, kept when it is not NEG, scored
+    P(rel | args) * P(head) * P(tail) (see mlcore.calibration). Returns (argmax per pair, P(head) * P(tail)
+    per pair, :func:`relations_by_doc` of the kept triples)."""
+    pb, pi, pj = pairs
+    pred = rel_logits.argmax(-1).tolist()
+    arg_prob = [ent_raw[b][i] * ent_raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
+    triples = (
+        (b, i, j, pred[p] - 1, float(rel_probs[p, pred[p]]) * arg_prob[p])
+        for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True))
+        if pred[p] > 0
+    )
+    return pred, arg_prob, relations_by_doc(len(ents), triples, ents, sym)
+
+
 def items_by_doc(doc_of_item: Iterable[int]) -> dict[int, list[int]]:
     """Indices of the items (pairs, or allowed (pair, type) cells) of each doc."""
     out: dict[int, list[int]] = defaultdict(list)
@@ -225,7 +248,8 @@ def finish_uncertainty(unc: dict[str, float], mc_samples: int) -> dict[str, floa
 def gold_relation_sets(docs: Sequence[Doc], sym: Sequence[bool]) -> list[set[tuple[Any, Any, int]]]:
     """Per doc, its gold relations as ``(head entity, tail entity, type)``, symmetric ones both ways."""
     return [
-        {(d.ents[h], d.ents[t], r) for h, t, r in d.rels} | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
+        {(d.ents[h], d.ents[t], r) for h, t, r in d.rels}
+        | {(d.ents[t], d.ents[h], r) for h, t, r in d.rels if sym[r]}
         for d in docs
     ]
 
@@ -250,6 +274,7 @@ def softmax_relation_calibration(
         "relation_index": torch.tensor([pred[p] for p in hit], dtype=torch.long),
         "relation_arg_probs": torch.tensor([arg_prob[p] for p in hit]),
         "relation_labels": torch.tensor(
-            [(ents[pb[p]][pi[p]], ents[pb[p]][pj[p]], pred[p] - 1) in gold[pb[p]] for p in hit], dtype=torch.bool
+            [(ents[pb[p]][pi[p]], ents[pb[p]][pj[p]], pred[p] - 1) in gold[pb[p]] for p in hit],
+            dtype=torch.bool,
         ),
     }

@@ -55,8 +55,8 @@ from .base import (
     finish_uncertainty,
     item_uncertainty,
     items_by_doc,
-    relations_by_doc,
     softmax_relation_calibration,
+    softmax_relations,
     summarise_uncertainty,
     word_uncertainty,
 )
@@ -334,15 +334,7 @@ class PairHead(nn.Module):
         rel_logits = torch.cat(chunks)  # [P, n_rel + 1]
         rel_probs = torch.softmax(rel_logits / temperature, -1)
         rel_bald = bald_categorical(torch.cat(mcs, 1)) if mc_samples else None
-        pred = rel_logits.argmax(-1).tolist()
-        # reported score ~ P(triple correct) = P(rel | args) * P(head) * P(tail) (see mlcore.calibration)
-        arg_prob = [ents.raw[b][i] * ents.raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
-        triples = (
-            (b, i, j, pred[p] - 1, float(rel_probs[p, pred[p]]) * arg_prob[p])
-            for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True))
-            if pred[p] > 0
-        )
-        out_rels = relations_by_doc(len(docs), triples, es, sym)
+        pred, arg_prob, out_rels = softmax_relations(rel_logits, rel_probs, (pb, pi, pj), ents.raw, es, sym)
         rel_u = categorical_uncertainty(rel_probs)
         pairs = items_by_doc(pb)
         unc = [item_uncertainty(rel_u, rel_bald, pairs.get(b, []), d.n_words) for b, d in enumerate(docs)]

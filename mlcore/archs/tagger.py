@@ -39,8 +39,8 @@ from .base import (
     finish_uncertainty,
     item_uncertainty,
     items_by_doc,
-    relations_by_doc,
     softmax_relation_calibration,
+    softmax_relations,
     word_uncertainty,
 )
 
@@ -444,15 +444,10 @@ class TaggerModel(JointModel):
             rel_logits = torch.cat(chunks)  # [P, n_rel + 1]
             rel_probs = torch.softmax(rel_logits / self.relation_temperature, -1)
             rel_bald = bald_categorical(torch.cat(mcs, 1)) if mc_samples else None
-            pred = rel_logits.argmax(-1).tolist()
-            # reported score ~ P(triple correct) = P(rel | args) * P(head) * P(tail) (see mlcore.calibration)
-            arg_prob = [ent_raw[b][i] * ent_raw[b][j] for b, i, j in zip(pb, pi, pj, strict=True)]
-            triples = (
-                (b, i, j, pred[p] - 1, float(rel_probs[p, pred[p]]) * arg_prob[p])
-                for p, (b, i, j) in enumerate(zip(pb, pi, pj, strict=True))
-                if pred[p] > 0
+            pred, arg_prob, rels_by_doc = softmax_relations(
+                rel_logits, rel_probs, (pb, pi, pj), ent_raw, ents, sym
             )
-            for b, rels in enumerate(relations_by_doc(len(docs), triples, ents, sym)):
+            for b, rels in enumerate(rels_by_doc):
                 out[b].rels = rels
 
         pairs = items_by_doc(pb)
@@ -479,6 +474,8 @@ class TaggerModel(JointModel):
                 cal["entity_logits"] = em[sel].cpu()
                 cal["entity_labels"] = gold_tags[sel].cpu()
             if rel_logits is not None:
-                cal.update(softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), ents))
+                cal.update(
+                    softmax_relation_calibration(docs, sym, rel_logits, pred, arg_prob, (pb, pi, pj), ents)
+                )
             out[0].calibration = cal
         return out
