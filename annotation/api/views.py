@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +23,7 @@ from annotation import selectors, services
 from annotation.errors import InvalidInput, NotAllowed
 from annotation.models import Annotation, Document, ImportJob, Membership, ModelVersion, Role, Sentence
 from annotation.services import models as model_services
-from annotation.services.project_settings import model_config_check
+from annotation.services import project_settings
 
 from . import serializers as s
 from .permissions import ADMIN, CURATE, READ_ROLES, WRITE_OWN, ProjectRole
@@ -80,16 +81,19 @@ class ProjectDetailApi(ProjectApiBase):
     def patch(self, request: Request, project_id: int) -> Response:
         data = s.ProjectInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        for key, value in data.validated_data.items():
-            setattr(self.project, key, value)
-        if "guideline" in data.validated_data:
-            self.project.guideline_version += 1
-        self.project.full_clean()
-        if {"model_config", "architecture"} & set(data.validated_data):
-            model_config_check(architecture=self.project.architecture, config=self.project.model_config)
-        self.project.save()
-        if "annotators_per_sentence" in data.validated_data:
-            services.queue_refresh(project_id=self.project.pk)
+        values = dict(data.validated_data)
+        # settings go through the settings page's service (its checks, the queue refresh); name and guideline here
+        settings = {k: values.pop(k) for k in list(values) if k in project_settings.SETTINGS_FIELDS}
+        with transaction.atomic():
+            if settings:
+                project_settings.project_settings_update(project=self.project, **settings)
+            if values:
+                for key, value in values.items():
+                    setattr(self.project, key, value)
+                if "guideline" in values:
+                    self.project.guideline_version += 1
+                self.project.full_clean()
+                self.project.save(update_fields=[*values, *(["guideline_version"] if "guideline" in values else [])])
         return Response(s.ProjectOutput(self.project).data)
 
 
