@@ -46,6 +46,16 @@ def test_label_ratio_exact_bound_and_missing(bench):
     assert bench.label_ratio(None, None, 600)["goal_met"] is None
 
 
+def test_label_ratio_bounds_random_by_the_pool(bench):
+    # random is short of the mark at 600 labels but would reach it at the 1,000-sentence pool
+    r = bench.label_ratio(400, None, 600, pool=1000)
+    assert r["ratio"] == pytest.approx(400 / 600) and r["at_least"] == pytest.approx(0.4)
+    assert r["goal_met"] is None  # random's need anywhere in (600, 1000]: 0.4 .. 0.67
+    assert bench.label_ratio(550, None, 600, pool=1000)["goal_met"] is False  # over half the pool
+    assert bench.label_ratio(250, None, 600, pool=1000)["goal_met"] is True
+    assert bench.label_ratio(300, 700, 900, pool=1000) == {"ratio": 3 / 7, "bound": "=", "goal_met": True}
+
+
 def test_sample_by_group_keeps_trials_whole_and_is_seeded(bench):
     groups = [f"NCT{i // 5}" for i in range(50)]  # 10 trials of 5 sentences
     a = bench.sample_by_group(groups, 15, seed=3)
