@@ -208,6 +208,32 @@ class Sentence(models.Model):
         return f"{self.document_id}:{self.position}"
 
 
+class QueueReservation(models.Model):
+    """The sentence the queue last handed to a user in a project, held for them until ``expires_at``.
+
+    While it is live the queue does not hand the sentence to more annotators than the project's
+    ``annotators_per_sentence`` (reservations and submitted annotations together), so people working at
+    the same time are not all given the same criterion. One row per user and project: asking for the
+    next sentence moves the user's reservation, so skipping or leaving a sentence frees it, and a user
+    who stops working frees theirs when it expires (``TRIALMARK_QUEUE_RESERVE_MINUTES``). Kept by
+    ``services.queue_reserve``.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sentence = models.ForeignKey(Sentence, on_delete=models.CASCADE, related_name="reservations")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="queue_reservation_one_per_user"),
+        ]
+        indexes = [models.Index(fields=["sentence", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sentence_id} for {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class AnnotationStatus(TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"

@@ -6,8 +6,11 @@ import random
 from collections.abc import Collection
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from annotation.models import (
     Annotation,
@@ -16,6 +19,7 @@ from annotation.models import (
     ModelStatus,
     ModelVersion,
     Project,
+    QueueReservation,
     QueueStrategy,
     Role,
     Sentence,
@@ -121,8 +125,9 @@ def sentence_detail(*, sentence: Sentence, user: AbstractBaseUser, role: str) ->
 
 
 def queue_candidates(*, project: Project, user: AbstractBaseUser) -> QuerySet[Sentence]:
-    """Sentences the user may still be given: no gold yet, not already annotated by them, and
-    fewer submitted annotations than the project asks for.
+    """Sentences the user may still be given: no gold yet, not already annotated by them, and fewer
+    submitted annotations plus live reservations of other annotators (``QueueReservation``) than the
+    project asks for.
 
     Written as NOT EXISTS filters over the primary-key order so the database stops at the first
     match instead of counting annotations for every sentence of the project; sentences whose
@@ -132,12 +137,29 @@ def queue_candidates(*, project: Project, user: AbstractBaseUser) -> QuerySet[Se
         ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator__isnull=True)),
         ~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), annotator=user)),
     )
+    reserving = settings.TRIALMARK_QUEUE_RESERVE_MINUTES > 0
+    held = QueueReservation.objects.filter(sentence=OuterRef("pk"), expires_at__gt=timezone.now()).exclude(user=user)
     if project.annotators_per_sentence == 1:
-        return qs.filter(~Exists(Annotation.objects.filter(sentence=OuterRef("pk"),
-                                                           status=AnnotationStatus.SUBMITTED)))
-    return qs.annotate(
-        n_submitted=Count("annotations", filter=Q(annotations__status=AnnotationStatus.SUBMITTED))
-    ).filter(n_submitted__lt=project.annotators_per_sentence)
+        qs = qs.filter(~Exists(Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)))
+        return qs.filter(~Exists(held)) if reserving else qs
+    qs = qs.annotate(n_submitted=Count("annotations", filter=Q(annotations__status=AnnotationStatus.SUBMITTED)))
+    if not reserving:
+        return qs.filter(n_submitted__lt=project.annotators_per_sentence)
+    # A reservation of someone who has since submitted the sentence is already counted as submitted.
+    held = held.exclude(Exists(Annotation.objects.filter(
+        sentence=OuterRef("sentence_id"), annotator=OuterRef("user_id"), status=AnnotationStatus.SUBMITTED)))
+    n_held = Subquery(held.order_by().values("sentence").annotate(n=Count("pk")).values("n"))
+    return qs.annotate(n_held=Coalesce(n_held, Value(0))).filter(
+        Q(n_submitted__lt=project.annotators_per_sentence - F("n_held")))
+
+
+def queue_held_by_others(*, project: Project, user: AbstractBaseUser) -> int:
+    """Open sentences the user has not annotated that are reserved for other annotators right now
+    (they come back to the queue when their reservations lapse)."""
+    return (QueueReservation.objects.filter(project=project, expires_at__gt=timezone.now(),
+                                            sentence__queue_done=False)
+            .exclude(user=user).exclude(sentence__annotations__annotator=user)
+            .values("sentence").distinct().count())
 
 
 def _next_ranked(*, project: Project, candidates: QuerySet[Sentence]) -> Sentence | None:
@@ -163,23 +185,37 @@ def next_sentence_for(
 ) -> Sentence | None:
     """The next sentence of the user's queue: an unfinished draft of theirs first, then the
     project's strategy. Strategies that rank by model uncertainty fall back to document order
-    while no model has scored the sentences. ``exclude``: sentence ids the user skipped for now."""
+    while no model has scored the sentences. ``exclude``: sentence ids the user skipped for now.
+
+    The sentence returned is reserved for the user (``services.queue_reserve``), so annotators asking
+    at the same time get different sentences while the project wants one annotation of each; a
+    sentence someone else reserved first is passed over for the next candidate."""
+    from annotation.services.annotations import queue_refresh, queue_release, queue_reserve
+
     draft = (
         Sentence.objects.filter(project=project, annotations__annotator=user,
                                 annotations__status=AnnotationStatus.DRAFT)
         .exclude(pk__in=list(exclude)).select_related("document").order_by("pk").first()
     )
     if draft is not None:
+        # Their own work comes back to them even if the reservation has lapsed and someone else holds it.
+        queue_reserve(project=project, user=user, sentence_id=draft.pk)
         return draft
-    found = _next_by_strategy(project=project, user=user, seed=seed, exclude=exclude)
-    if found is None:
-        # Before saying the queue is empty, correct the queue_done hints: a sentence taken out of the
-        # queue may have come back without its hint being refreshed (its annotations deleted with a user).
-        from annotation.services.annotations import queue_refresh
-
-        if queue_refresh(project_id=project.pk):
-            found = _next_by_strategy(project=project, user=user, seed=seed, exclude=exclude)
-    return found
+    passed = set(exclude)
+    refreshed = False
+    while True:
+        found = _next_by_strategy(project=project, user=user, seed=seed, exclude=passed)
+        if found is None:
+            # Before saying the queue is empty, correct the queue_done hints: a sentence taken out of the
+            # queue may have come back without its hint being refreshed (its annotations deleted with a user).
+            if refreshed or not queue_refresh(project_id=project.pk):
+                queue_release(project=project, user=user)  # nothing is held for someone given nothing
+                return None
+            refreshed = True
+            continue
+        if queue_reserve(project=project, user=user, sentence_id=found.pk):
+            return found
+        passed.add(found.pk)  # taken by another annotator between the query and the reservation
 
 
 def _next_by_strategy(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,7 +58,9 @@ def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
     sentence = selectors.next_sentence_for(project=project, user=request.user, exclude=skipped)
     if sentence is None:
         return render(request, "annotation/annotate_empty.html", _template_ctx(
-            project, role, n_skipped=len(skipped)))
+            project, role, n_skipped=len(skipped),
+            n_held=selectors.queue_held_by_others(project=project, user=request.user),
+            reserve_minutes=settings.TRIALMARK_QUEUE_RESERVE_MINUTES))
     url = reverse("annotate-sentence", kwargs={"project_id": project.pk, "sentence_id": sentence.pk})
     return redirect(f"{url}?via=queue")
 

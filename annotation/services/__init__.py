@@ -1,7 +1,14 @@
 """Writes. Every public function here is keyword-only, typed and atomic."""
 
 from .alerts import alert_record_decision, alert_webhook_send, project_webhook_set
-from .annotations import annotation_save, annotation_submit, mention_input_validate, queue_refresh
+from .annotations import (
+    annotation_save,
+    annotation_submit,
+    mention_input_validate,
+    queue_refresh,
+    queue_release,
+    queue_reserve,
+)
 from .corpus_export import corpus_export, corpus_export_zip, zip_folder
 from .corpus_import import corpus_import, corpus_import_path, import_job_create, import_job_run
 from .export_jobs import export_filename, export_job_create, export_job_run
@@ -37,6 +44,8 @@ __all__ = [
     "preannotate",
     "project_create",
     "queue_refresh",
+    "queue_release",
+    "queue_reserve",
     "queue_scores_compute",
     "schema_apply",
     "schema_as_dict",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from annotation.errors import InvalidInput, VersionConflict
 from annotation.models import (
@@ -15,6 +18,7 @@ from annotation.models import (
     Mention,
     MentionGroup,
     Project,
+    QueueReservation,
     Relation,
     RelationType,
     Sentence,
@@ -283,3 +287,60 @@ def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> 
             cur.execute(f"{sql} AND {s_id} IN ({', '.join(['%s'] * len(ids))})", [submitted, project_id, submitted, *ids])
             changed += cur.rowcount
     return changed
+
+
+def queue_reserve(*, project: Project, user: AbstractBaseUser, sentence_id: int) -> bool:
+    """Reserve ``sentence_id`` for ``user`` (moving their reservation in the project there) unless that
+    would hand it to more annotators than the project wants: live reservations of other users who have
+    not submitted it, plus submitted annotations of others, must stay under ``annotators_per_sentence``.
+    Returns whether the reservation was made; with reservations off (``TRIALMARK_QUEUE_RESERVE_MINUTES``
+    0) it is always True and nothing is written.
+
+    Two annotators asking at the same moment must not both get the last free place: on PostgreSQL the
+    sentence row is locked first, so the second one's check runs after the first one's write has
+    committed; SQLite runs the check and the write as one statement under its single writer lock.
+    """
+    minutes = settings.TRIALMARK_QUEUE_RESERVE_MINUTES
+    if minutes <= 0:
+        return True
+    now = timezone.now()
+    qn, ops = connection.ops.quote_name, connection.ops
+    res, ann, sent = (qn(m._meta.db_table) for m in (QueueReservation, Annotation, Sentence))
+    r_project, r_user, r_sentence, r_expires = (
+        qn(QueueReservation._meta.get_field(f).column) for f in ("project", "user", "sentence", "expires_at")
+    )
+    a_sentence, a_annotator, a_status = (
+        qn(Annotation._meta.get_field(f).column) for f in ("sentence", "annotator", "status")
+    )
+    params = {
+        "p": project.pk,
+        "u": user.pk,
+        "s": sentence_id,
+        "now": ops.adapt_datetimefield_value(now),
+        "exp": ops.adapt_datetimefield_value(now + timedelta(minutes=minutes)),
+        "submitted": str(AnnotationStatus.SUBMITTED),
+        "wanted": project.annotators_per_sentence,
+    }
+    held = (
+        f"(SELECT COUNT(*) FROM {res} r WHERE r.{r_sentence} = %(s)s AND r.{r_user} <> %(u)s"
+        f" AND r.{r_expires} > %(now)s AND NOT EXISTS (SELECT 1 FROM {ann} a WHERE a.{a_sentence} = r.{r_sentence}"
+        f" AND a.{a_annotator} = r.{r_user} AND a.{a_status} = %(submitted)s))"
+        f" + (SELECT COUNT(*) FROM {ann} a WHERE a.{a_sentence} = %(s)s AND a.{a_status} = %(submitted)s"
+        f" AND a.{a_annotator} <> %(u)s)"
+    )
+    sql = (
+        f"INSERT INTO {res} ({r_project}, {r_user}, {r_sentence}, {r_expires})"
+        f" SELECT %(p)s, %(u)s, %(s)s, %(exp)s WHERE {held} < %(wanted)s"
+        f" ON CONFLICT ({r_project}, {r_user}) DO UPDATE SET {r_sentence} = excluded.{r_sentence},"
+        f" {r_expires} = excluded.{r_expires}"
+    )
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"SELECT 1 FROM {sent} WHERE id = %(s)s FOR UPDATE", params)
+        cur.execute(sql, params)
+        return cur.rowcount == 1
+
+
+def queue_release(*, project: Project, user: AbstractBaseUser) -> None:
+    """Drop the user's reservation in the project (their queue had nothing more for them)."""
+    QueueReservation.objects.filter(project=project, user=user).delete()

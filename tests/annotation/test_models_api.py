@@ -131,8 +131,10 @@ def test_queue_uses_precomputed_scores_and_falls_back_to_document_order(client_f
     assert selectors.next_sentence_for(project=project, user=user) == s[0]
 
 
-def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(project, members):
+def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(project, members, settings):
     from annotation import selectors, services
+
+    settings.TRIALMARK_QUEUE_RESERVE_MINUTES = 0  # the hints alone (reservations: test_queue_reservations_*)
     from annotation.services.project_settings import project_settings_update
     from tests.factories import UserFactory
 
