@@ -20,7 +20,7 @@ epoch's weights (``select_best`` off: a fixed budget).
 Prints per-strategy tables, the labels-to-95% figures and one JSON line; saves a PNG of the curves;
 progress goes to stderr with the elapsed time.
 
-    python bench/active_learning.py --quick                     # about 30 min on one CPU thread
+    python bench/active_learning.py --quick                     # about 40 min on one CPU thread
     python bench/active_learning.py [--strategies random,joint_diverse] [--rounds 20] [--batch 250]
 """
 
