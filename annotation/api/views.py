@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import selectors, services
-from annotation.errors import InvalidInput, NotAllowed
+from annotation.errors import InvalidInput
 from annotation.models import Annotation, Document, ImportJob, Membership, ModelVersion, Role, Sentence
 from annotation.services import models as model_services
 from annotation.services import project_settings
@@ -139,22 +139,15 @@ class MemberDetailApi(ProjectApiBase):
         membership = get_object_or_404(Membership, project=self.project, user_id=user_id)
         data = s.RoleInput(data=request.data)
         data.is_valid(raise_exception=True)
-        self._keep_an_admin(membership, data.validated_data["role"])
-        membership = services.membership_set(project=self.project, user=membership.user,
-                                             role=data.validated_data["role"])
+        # the project settings services: they lock the admins, so two admins demoting each other at once
+        # cannot leave the project without one
+        membership = project_settings.member_role_set(membership=membership, role=data.validated_data["role"])
         return Response(s.MembershipOutput(membership).data)
 
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         membership = get_object_or_404(Membership, project=self.project, user_id=user_id)
-        self._keep_an_admin(membership, None)
-        membership.delete()
+        project_settings.member_remove(membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _keep_an_admin(self, membership: Membership, new_role: str | None) -> None:
-        if membership.role == Role.ADMIN and new_role != Role.ADMIN:
-            admins = Membership.objects.filter(project=self.project, role=Role.ADMIN).count()
-            if admins <= 1:
-                raise NotAllowed("A project keeps at least one admin.")
 
 
 class DocumentListApi(ProjectApiBase):
@@ -251,7 +244,13 @@ class SubmitApi(ProjectApiBase):
 class QueueNextApi(ProjectApiBase):
     roles = WRITE_OWN
 
-    @extend_schema(responses={200: s.QueueNextOutput, 204: None})
+    @extend_schema(
+        responses={200: s.QueueNextOutput, 204: None},
+        description="Your next sentence (your unfinished draft first, then the project's queue strategy), with "
+        "its context and the annotations you may see; 204 when nothing is left for you. The sentence is reserved "
+        "for you until you ask again or TRIALMARK_QUEUE_RESERVE_MINUTES pass, so annotators asking at the same "
+        "time get different sentences.",
+    )
     def get(self, request: Request, project_id: int) -> Response:
         sentence = selectors.next_sentence_for(project=self.project, user=request.user)
         if sentence is None:

@@ -1,7 +1,8 @@
 """What project admins configure: the project's settings, its guideline, the label schema one type at a
 time (add, rename, recolour, restrict, delete when unused) and the members' roles.
 
-Refusals are ``InvalidInput`` with a message that says what to do; nothing is half-written.
+Refusals are ``InvalidInput`` (``NotAllowed`` for removing the last admin) with a message that says what to do;
+nothing is half-written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from annotation.errors import InvalidInput
+from annotation.errors import InvalidInput, NotAllowed
 from annotation.models import (
     EntityType,
     Membership,
@@ -26,7 +27,7 @@ from annotation.models import (
     SentencePrediction,
 )
 
-from .annotations import queue_refresh
+from .annotations import queue_refresh, queue_release
 from .projects import _entity_type_create, membership_set
 
 SETTINGS_FIELDS = (
@@ -260,7 +261,7 @@ def _keep_an_admin(*, project: Project, membership: Membership, new_role: str | 
         # Locked so that two admins demoting each other at once cannot leave the project without one.
         admins = list(Membership.objects.select_for_update().filter(project=project, role=Role.ADMIN))
         if len(admins) <= 1:
-            raise InvalidInput("A project keeps at least one admin; make someone else admin first.")
+            raise NotAllowed("A project keeps at least one admin; make someone else admin first.")
 
 
 @transaction.atomic
@@ -287,3 +288,4 @@ def member_remove(*, membership: Membership) -> None:
     """Remove a member (their annotations stay); the last admin cannot be removed."""
     _keep_an_admin(project=membership.project, membership=membership, new_role=None)
     membership.delete()
+    queue_release(project=membership.project, user=membership.user)  # what they held goes back to the queue

@@ -49,6 +49,10 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Me
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}; expected one of {', '.join(Role.values)}.")
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    if role == Role.VIEWER:  # a viewer annotates nothing: what the queue held for them goes back
+        from annotation.services.annotations import queue_release
+
+        queue_release(project=project, user=user)
     return membership
 
 

@@ -172,3 +172,14 @@ def test_the_empty_queue_page_says_what_others_are_holding(sequential, client, m
     assert r.status_code == 200
     assert "1 more sentence is being annotated by others right now" in " ".join(r.content.decode().split())
     assert selectors.queue_held_by_others(project=sequential, user=other) == 0  # not their own
+
+
+def test_leaving_the_project_or_becoming_a_viewer_frees_what_the_queue_held(sequential, client_for):
+    s = _sentences(sequential, 2)
+    a, b = _annotators(sequential, 2)
+    assert nxt(sequential, a) == s[0] and nxt(sequential, b) == s[1]
+    url = lambda u: reverse("api-member-detail", kwargs={"project_id": sequential.pk, "user_id": u.pk})  # noqa: E731
+    assert client_for("admin").delete(url(a)).status_code == 204
+    assert client_for("admin").patch(url(b), {"role": "viewer"}, format="json").status_code == 200
+    assert not QueueReservation.objects.exists()
+    assert nxt(sequential, UserFactory()) == s[0]
