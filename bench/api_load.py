@@ -5,7 +5,8 @@
 Builds a scratch database holding the 811 Chia trials (10,162 sentences) plus one annotator per
 client, starts gunicorn on 127.0.0.1, and has each client loop over "get my next sentence"
 (GET queue/next, which answers with the sentence and its annotations) and "save annotation" (PUT with a mention,
-submitted). Prints p50/p95/p99 and throughput per operation. Goal: p95 under 50 ms.
+submitted). The queue reserves what it hands out, so the clients work on different sentences, as a team of
+annotators would. Prints p50/p95/p99 and throughput per operation. Goal: p95 under 50 ms.
 Also prints how busy the machine was and its CPU per operation (run it on an otherwise idle machine: with
 closed-loop clients that CPU is what bounds throughput, and so latency). Traffic goes to 127.0.0.1 only;
 every loop is bounded by --seconds.
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "chia"
+DEFAULT_CORPUS = Path(os.environ.get("TRIALMARK_CORPORA", REPO.parent / "shared" / "corpora")) / "chia"
 VENV_BIN = Path(sys.executable).parent
 
 
