@@ -61,8 +61,8 @@ FULL = {
 # it is compared with, and the mark is reachable: at the whole pool a strategy *is* the reference, so
 # when random has not reached the mark by the last round its need still lies below the pool size and
 # the ratio is bounded on both sides. About 20 trainings of 450 steps and 12k sentences predicted:
-# ~45 minutes on this 2-core machine (MiniLM-L6, ~28 sentence-epochs/s training with calibration and
-# reload, ~145 sentences/s predicting). The calibration slice is too small for train_model to tune
+# ~40 minutes on one thread of this 2-core machine (MiniLM-L6, 32-37 sentence-epochs/s training with
+# calibration and reload, 165-185 sentences/s predicting; 38 min measured). The calibration slice is too small for train_model to tune
 # thresholds on, so every round decides with the architecture's configured thresholds.
 QUICK = {
     "strategies": "random,joint_diverse",

@@ -199,29 +199,35 @@ def annotation_save(
     return annotation
 
 
+def _table(model: Any) -> str:
+    """The model's table name, quoted for raw SQL."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(model: Any, *fields: str) -> tuple[str, ...]:
+    """The columns of the model's ``fields``, quoted for raw SQL."""
+    return tuple(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
+
+
 def _delete_items(annotation_id: int) -> None:
     """Delete an annotation's relations, group links, groups and mentions: one statement each. The
     ORM's cascade collector first selects every mention and group and then deletes by id lists (9
     queries on each save that replaces an annotation); nothing else references these rows and no
     delete signals are connected to them."""
     through = MentionGroup.members.through
-    qn = connection.ops.quote_name
-
-    def table(model: Any) -> str:
-        return qn(model._meta.db_table)
-
-    def col(model: Any, field: str) -> str:
-        return qn(model._meta.get_field(field).column)
-
+    (rel_ann,), (link_group,), (group_ann,), (mention_ann,) = (
+        _columns(Relation, "annotation"), _columns(through, "mentiongroup"),
+        _columns(MentionGroup, "annotation"), _columns(Mention, "annotation"),
+    )
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {table(Relation)} WHERE {col(Relation, 'annotation')} = %s", [annotation_id])
+        cur.execute(f"DELETE FROM {_table(Relation)} WHERE {rel_ann} = %s", [annotation_id])
         cur.execute(
-            f"DELETE FROM {table(through)} WHERE {col(through, 'mentiongroup')} IN "
-            f"(SELECT id FROM {table(MentionGroup)} WHERE {col(MentionGroup, 'annotation')} = %s)",
+            f"DELETE FROM {_table(through)} WHERE {link_group} IN "
+            f"(SELECT id FROM {_table(MentionGroup)} WHERE {group_ann} = %s)",
             [annotation_id],
         )
-        cur.execute(f"DELETE FROM {table(MentionGroup)} WHERE {col(MentionGroup, 'annotation')} = %s", [annotation_id])
-        cur.execute(f"DELETE FROM {table(Mention)} WHERE {col(Mention, 'annotation')} = %s", [annotation_id])
+        cur.execute(f"DELETE FROM {_table(MentionGroup)} WHERE {group_ann} = %s", [annotation_id])
+        cur.execute(f"DELETE FROM {_table(Mention)} WHERE {mention_ann} = %s", [annotation_id])
 
 
 def _same_page_race(annotation: Annotation, *, version: int, client_id: str, client_seq: int) -> str | None:
@@ -263,13 +269,10 @@ def queue_refresh(*, project_id: int, sentence_ids: list[int] | None = None) -> 
 
     Plain SQL: a save calls this for its own sentence, and building the same statement from ORM
     expressions cost more time than running it."""
-    qn = connection.ops.quote_name
-    sentence, annotation, project = (qn(m._meta.db_table) for m in (Sentence, Annotation, Project))
-    s_id, s_project, s_done = (qn(Sentence._meta.get_field(f).column) for f in ("id", "project", "queue_done"))
-    a_sentence, a_annotator, a_status = (
-        qn(Annotation._meta.get_field(f).column) for f in ("sentence", "annotator", "status")
-    )
-    wanted = qn(Project._meta.get_field("annotators_per_sentence").column)
+    sentence, annotation, project = _table(Sentence), _table(Annotation), _table(Project)
+    s_id, s_project, s_done = _columns(Sentence, "id", "project", "queue_done")
+    a_sentence, a_annotator, a_status = _columns(Annotation, "sentence", "annotator", "status")
+    (wanted,) = _columns(Project, "annotators_per_sentence")
     done = (
         f"(EXISTS (SELECT 1 FROM {annotation} a WHERE a.{a_sentence} = {sentence}.{s_id} AND a.{a_annotator} IS NULL)"
         f" OR (SELECT COUNT(*) FROM {annotation} a WHERE a.{a_sentence} = {sentence}.{s_id}"
@@ -304,14 +307,10 @@ def queue_reserve(*, project: Project, user: AbstractBaseUser, sentence_id: int)
     if minutes <= 0:
         return True
     now = timezone.now()
-    qn, ops = connection.ops.quote_name, connection.ops
-    res, ann, sent = (qn(m._meta.db_table) for m in (QueueReservation, Annotation, Sentence))
-    r_project, r_user, r_sentence, r_expires = (
-        qn(QueueReservation._meta.get_field(f).column) for f in ("project", "user", "sentence", "expires_at")
-    )
-    a_sentence, a_annotator, a_status = (
-        qn(Annotation._meta.get_field(f).column) for f in ("sentence", "annotator", "status")
-    )
+    ops = connection.ops
+    res, ann, sent = _table(QueueReservation), _table(Annotation), _table(Sentence)
+    r_project, r_user, r_sentence, r_expires = _columns(QueueReservation, "project", "user", "sentence", "expires_at")
+    a_sentence, a_annotator, a_status = _columns(Annotation, "sentence", "annotator", "status")
     params = {
         "p": project.pk,
         "u": user.pk,

@@ -10,6 +10,8 @@ from django.db import transaction
 from annotation.errors import InvalidInput
 from annotation.models import EntityType, Membership, Project, RelationType, Role
 
+from .annotations import queue_release
+
 # Used for entity types created on the fly by an import; cycled in order.
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -50,8 +52,6 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Me
         raise InvalidInput(f"Unknown role {role!r}; expected one of {', '.join(Role.values)}.")
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     if role == Role.VIEWER:  # a viewer annotates nothing: what the queue held for them goes back
-        from annotation.services.annotations import queue_release
-
         queue_release(project=project, user=user)
     return membership
 

@@ -61,8 +61,8 @@ def test_compare_rows_and_table(tmp_path, tiny_encoder, toy_schema):
 
 def test_resume_reuses_finished_checkpoints_and_retrains_changed_ones(tmp_path, tiny_encoder, toy_schema):
     examples = toy_examples_list()
-    run = lambda specs, **kw: compare(  # noqa: E731
-        examples,
+    run = lambda specs, train=examples, **kw: compare(  # noqa: E731
+        train,
         examples,
         toy_schema,
         specs,
@@ -90,19 +90,7 @@ def test_resume_reuses_finished_checkpoints_and_retrains_changed_ones(tmp_path, 
     assert again[1]["config"]["proj_dim"] == 8
     # other training data: retrained too
     trained.clear()
-    compare(
-        examples[:-1],
-        examples,
-        toy_schema,
-        make_specs(["ner.v1"]),
-        epochs=1,
-        batch_size=4,
-        encoder=tiny_encoder,
-        out_dir=tmp_path / "runs",
-        device="cpu",
-        progress=lambda p: trained.add(p["name"]),
-        resume=True,
-    )
+    run(make_specs(["ner.v1"]), train=examples[:-1], resume=True)
     assert trained == {"ner.v1"}
     with pytest.raises(ValueError, match="resume needs out_dir"):
         compare(examples, examples, toy_schema, make_specs(["ner.v1"]), resume=True)
