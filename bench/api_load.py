@@ -1,6 +1,6 @@
 """API latency under load: 20 concurrent annotators against a real server on loopback.
 
-    .venv/bin/python bench/api_load.py [--db postgres|sqlite] [--clients 20] [--seconds 60]
+    .venv/bin/python bench/api_load.py [--db postgres|sqlite] [--clients 20] [--seconds 60] [--floor]
 
 Builds a scratch database holding the 811 Chia trials (10,162 sentences) plus one annotator per
 client, starts gunicorn on 127.0.0.1, and has each client loop over "get my next sentence"
@@ -9,7 +9,9 @@ submitted). The queue reserves what it hands out, so the clients work on differe
 annotators would. Prints p50/p95/p99 and throughput per operation. Goal: p95 under 50 ms.
 Also prints how busy the machine was and its CPU per operation (run it on an otherwise idle machine: with
 closed-loop clients that CPU is what bounds throughput, and so latency). Traffic goes to 127.0.0.1 only;
-every loop is bounded by --seconds.
+every loop is bounded by --seconds. With --floor the same clients then call the cheapest authenticated
+endpoint there is (GET the project) as long again: what Django, DRF and token auth cost by themselves under
+this load, which no work on TrialMark's own code can beat.
 """
 
 from __future__ import annotations
@@ -80,6 +82,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def floor_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
+    """The cheapest authenticated call there is (GET the project: token, membership, a small JSON answer),
+    to show what the stack itself costs under the same load."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}"}
+    while time.perf_counter() < deadline:
+        t = time.perf_counter()
+        conn.request("GET", f"/api/projects/{project}/", headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200, resp.status
+        out["floor: get the project"].append(time.perf_counter() - t)
+    conn.close()
+
+
 def client_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
@@ -126,6 +143,51 @@ def pct(values: list[float], q: float) -> float:
     )
 
 
+def run_phase(
+    args: argparse.Namespace,
+    port: int,
+    project: int,
+    tokens: list[str],
+    loop,
+    ops: list[str],
+    seconds: float | None = None,
+    quiet: bool = False,
+) -> None:
+    out: dict[str, list[float]] = {op: [] for op in ops}
+    deadline = time.perf_counter() + (seconds if seconds is not None else args.seconds)
+    threads = [
+        threading.Thread(target=loop, args=(port, project, tokens[i], deadline, out))
+        for i in range(args.clients)
+    ]
+    busy_before, client_before = machine_busy_seconds(), os.times()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    busy_after, client_after = machine_busy_seconds(), os.times()
+    if quiet:
+        return
+    print(
+        f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} threads, "
+        f"10,162 Chia sentences"
+    )
+    for op, values in out.items():
+        print(
+            f"{op:<22} n={len(values):<6} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms  "
+            f"p99 {pct(values, 99):6.1f} ms  {len(values) / wall:6.1f} ops/s"
+        )
+    n_ops = sum(len(v) for v in out.values())
+    if busy_before is not None and busy_after is not None and n_ops:
+        client = (client_after.user + client_after.system) - (client_before.user + client_before.system)
+        busy = busy_after - busy_before
+        print(
+            f"machine CPU {busy / wall:.2f} of {os.cpu_count()} cores busy; per operation {busy / n_ops * 1000:.1f} ms "
+            f"(server + database {(busy - client) / n_ops * 1000:.1f} ms, load generator {client / n_ops * 1000:.1f} ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,8 +199,16 @@ def main() -> None:
     # Sync workers, as docker-compose runs the web service. With threaded (gthread) workers each client's
     # keep-alive connection stays with the worker that accepted it, and one worker took nearly all 20:
     # one process (one GIL) served the load while the machine was 40% idle (34 ops/s instead of 59).
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then run the same clients as long again on the cheapest authenticated call (GET the project), "
+        "for what Django, DRF and token auth alone cost under this load",
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="trialmark-load-")
@@ -188,37 +258,12 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        out: dict[str, list[float]] = {"get my next sentence": [], "save annotation": []}
-        deadline = time.perf_counter() + args.seconds
-        threads = [
-            threading.Thread(target=client_loop, args=(port, project, tokens[i], deadline, out))
-            for i in range(args.clients)
-        ]
-        busy_before, client_before = machine_busy_seconds(), os.times()
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
-        busy_after, client_after = machine_busy_seconds(), os.times()
-        print(
-            f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} threads, "
-            f"10,162 Chia sentences"
-        )
-        for op, values in out.items():
-            print(
-                f"{op:<22} n={len(values):<6} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms  "
-                f"p99 {pct(values, 99):6.1f} ms  {len(values) / wall:6.1f} ops/s"
-            )
-        ops = sum(len(v) for v in out.values())
-        if busy_before is not None and busy_after is not None and ops:
-            client = (client_after.user + client_after.system) - (client_before.user + client_before.system)
-            busy = busy_after - busy_before
-            print(
-                f"machine CPU {busy / wall:.2f} of {os.cpu_count()} cores busy; per operation {busy / ops * 1000:.1f} ms "
-                f"(server + database {(busy - client) / ops * 1000:.1f} ms, load generator {client / ops * 1000:.1f} ms)"
-            )
+        # Each worker's first requests load the URL configuration and the views: a server that has been up a
+        # while has done that, so a few untimed seconds of cheap calls come first.
+        run_phase(args, port, project, tokens, floor_loop, ["floor: get the project"], seconds=3, quiet=True)
+        run_phase(args, port, project, tokens, client_loop, ["get my next sentence", "save annotation"])
+        if args.floor:
+            run_phase(args, port, project, tokens, floor_loop, ["floor: get the project"])
     finally:
         if server is not None:
             server.terminate()
