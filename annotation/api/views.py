@@ -178,7 +178,9 @@ class DocumentDetailApi(ProjectApiBase):
 
 
 def _sentence(project: Any, sentence_id: int) -> Sentence:
-    return get_object_or_404(Sentence.objects.select_related("document", "project"), project=project, pk=sentence_id)
+    sentence = get_object_or_404(Sentence.objects.select_related("document"), project=project, pk=sentence_id)
+    sentence.project = project  # the permission check loaded it already
+    return sentence
 
 
 class SentenceDetailApi(ProjectApiBase):
