@@ -64,6 +64,10 @@ FULL = {
 # ~40 minutes on one thread of this 2-core machine (MiniLM-L6, 32-37 sentence-epochs/s training with
 # calibration and reload, 165-185 sentences/s predicting; 38 min measured). The calibration slice is too small for train_model to tune
 # thresholds on, so every round decides with the architecture's configured thresholds.
+# Known weakness: 3 epochs leave the reference undertrained (~20 relation F1 on seeds 21 and 42, below random
+# at 500 labels), so both strategies pass its mark by 300 labels and the ratio is ~1 by construction.
+# ``--epochs 6`` gives a reference of 31.4 / 57.8 (seed 13) that the strategies separate on (relation: 700 vs
+# more than 1,000 labels), at twice the time (~65 min a strategy on one thread).
 QUICK = {
     "strategies": "random,joint_diverse",
     "pool_size": 1200,
