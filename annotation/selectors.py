@@ -180,47 +180,11 @@ def _next_ranked(*, project: Project, candidates: QuerySet[Sentence]) -> Sentenc
     return pred.sentence if pred is not None else None
 
 
-def next_sentence_for(
-    *, project: Project, user: AbstractBaseUser, seed: int | None = None, exclude: Collection[int] = (),
-) -> Sentence | None:
-    """The next sentence of the user's queue: an unfinished draft of theirs first, then the
-    project's strategy. Strategies that rank by model uncertainty fall back to document order
-    while no model has scored the sentences. ``exclude``: sentence ids the user skipped for now.
-
-    The sentence returned is reserved for the user (``services.queue_reserve``), so annotators asking
-    at the same time get different sentences while the project wants one annotation of each; a
-    sentence someone else reserved first is passed over for the next candidate."""
-    from annotation.services.annotations import queue_refresh, queue_release, queue_reserve
-
-    draft = (
-        Sentence.objects.filter(project=project, annotations__annotator=user,
-                                annotations__status=AnnotationStatus.DRAFT)
-        .exclude(pk__in=list(exclude)).select_related("document").order_by("pk").first()
-    )
-    if draft is not None:
-        # Their own work comes back to them even if the reservation has lapsed and someone else holds it.
-        queue_reserve(project=project, user=user, sentence_id=draft.pk)
-        return draft
-    passed = set(exclude)
-    refreshed = False
-    while True:
-        found = _next_by_strategy(project=project, user=user, seed=seed, exclude=passed)
-        if found is None:
-            # Before saying the queue is empty, correct the queue_done hints: a sentence taken out of the
-            # queue may have come back without its hint being refreshed (its annotations deleted with a user).
-            if refreshed or not queue_refresh(project_id=project.pk):
-                queue_release(project=project, user=user)  # nothing is held for someone given nothing
-                return None
-            refreshed = True
-            continue
-        if queue_reserve(project=project, user=user, sentence_id=found.pk):
-            return found
-        passed.add(found.pk)  # taken by another annotator between the query and the reservation
-
-
-def _next_by_strategy(
+def queue_next_candidate(
     *, project: Project, user: AbstractBaseUser, seed: int | None, exclude: Collection[int],
 ) -> Sentence | None:
+    """The best candidate of the user's queue under the project's strategy (no reservation made; see
+    ``services.next_sentence_for``)."""
     # Sentences are created in document order, so primary-key order is document order.
     qs = queue_candidates(project=project, user=user).exclude(pk__in=list(exclude)).order_by("pk")
     if project.queue_strategy not in (QueueStrategy.SEQUENTIAL, QueueStrategy.RANDOM):

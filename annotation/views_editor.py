@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation import queue, selectors
+from annotation import queue, selectors, services
 from annotation.models import (
     Annotation,
     EntityType,
@@ -48,14 +48,14 @@ def _skipped(request: HttpRequest, project: Project) -> list[int]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
-    """The next sentence of the user's queue (the project's strategy, ``selectors.next_sentence_for``, as
+    """The next sentence of the user's queue (the project's strategy, ``services.next_sentence_for``, as
     ``QueueNextApi`` serves it), minus the sentences skipped in this session. POST forgets the skips."""
     project, role = _project_for(request, project_id, ANNOTATE)
     if request.method == "POST":
         request.session.pop(_skipped_key(project), None)
         return redirect("annotate-next", project_id=project.pk)
     skipped = _skipped(request, project)
-    sentence = selectors.next_sentence_for(project=project, user=request.user, exclude=skipped)
+    sentence = services.next_sentence_for(project=project, user=request.user, exclude=skipped)
     if sentence is None:
         return render(request, "annotation/annotate_empty.html", _template_ctx(
             project, role, n_skipped=len(skipped),

@@ -254,7 +254,7 @@ class QueueNextApi(ProjectApiBase):
         "time get different sentences.",
     )
     def get(self, request: Request, project_id: int) -> Response:
-        sentence = selectors.next_sentence_for(project=self.project, user=request.user)
+        sentence = services.next_sentence_for(project=self.project, user=request.user)
         if sentence is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         # The whole sentence comes along, so "give me my next sentence" is one round trip.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from annotation.models import (
     RelationType,
     Sentence,
 )
-from annotation.selectors import annotation_state, annotation_state_of
+from annotation.selectors import annotation_state, annotation_state_of, queue_next_candidate
 
 
 def mention_input_validate(
@@ -309,6 +310,7 @@ def queue_reserve(*, project: Project, user: AbstractBaseUser, sentence_id: int)
     now = timezone.now()
     ops = connection.ops
     res, ann, sent = _table(QueueReservation), _table(Annotation), _table(Sentence)
+    (s_id,) = _columns(Sentence, "id")
     r_project, r_user, r_sentence, r_expires = _columns(QueueReservation, "project", "user", "sentence", "expires_at")
     a_sentence, a_annotator, a_status = _columns(Annotation, "sentence", "annotator", "status")
     params = {
@@ -335,7 +337,7 @@ def queue_reserve(*, project: Project, user: AbstractBaseUser, sentence_id: int)
     )
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute(f"SELECT 1 FROM {sent} WHERE id = %(s)s FOR UPDATE", params)
+            cur.execute(f"SELECT 1 FROM {sent} WHERE {s_id} = %(s)s FOR UPDATE", params)
         cur.execute(sql, params)
         return cur.rowcount == 1
 
@@ -343,3 +345,39 @@ def queue_reserve(*, project: Project, user: AbstractBaseUser, sentence_id: int)
 def queue_release(*, project: Project, user: AbstractBaseUser) -> None:
     """Drop the user's reservation in the project (their queue had nothing more for them)."""
     QueueReservation.objects.filter(project=project, user=user).delete()
+
+
+def next_sentence_for(
+    *, project: Project, user: AbstractBaseUser, seed: int | None = None, exclude: Collection[int] = (),
+) -> Sentence | None:
+    """The next sentence of the user's queue: an unfinished draft of theirs first, then the
+    project's strategy. Strategies that rank by model uncertainty fall back to document order
+    while no model has scored the sentences. ``exclude``: sentence ids the user skipped for now.
+
+    The sentence returned is reserved for the user (``queue_reserve``), so annotators asking
+    at the same time get different sentences while the project wants one annotation of each; a
+    sentence someone else reserved first is passed over for the next candidate."""
+    draft = (
+        Sentence.objects.filter(project=project, annotations__annotator=user,
+                                annotations__status=AnnotationStatus.DRAFT)
+        .exclude(pk__in=list(exclude)).select_related("document").order_by("pk").first()
+    )
+    if draft is not None:
+        # Their own work comes back to them even if the reservation has lapsed and someone else holds it.
+        queue_reserve(project=project, user=user, sentence_id=draft.pk)
+        return draft
+    passed = set(exclude)
+    refreshed = False
+    while True:
+        found = queue_next_candidate(project=project, user=user, seed=seed, exclude=passed)
+        if found is None:
+            # Before saying the queue is empty, correct the queue_done hints: a sentence taken out of the
+            # queue may have come back without its hint being refreshed (its annotations deleted with a user).
+            if refreshed or not queue_refresh(project_id=project.pk):
+                queue_release(project=project, user=user)  # nothing is held for someone given nothing
+                return None
+            refreshed = True
+            continue
+        if queue_reserve(project=project, user=user, sentence_id=found.pk):
+            return found
+        passed.add(found.pk)  # taken by another annotator between the query and the reservation

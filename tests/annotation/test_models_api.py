@@ -113,30 +113,30 @@ def test_suggestions_without_a_model_are_empty(client_for, project, sentence):
 
 
 def test_queue_uses_precomputed_scores_and_falls_back_to_document_order(client_for, project, versions, members):
-    from annotation import selectors
+    from annotation import services
 
     doc = Document.objects.create(project=project, external_id="NCT2_inc", text="a\nb\nc")
     s = [Sentence.objects.create(project=project, document=doc, position=i, start=2 * i, end=2 * i + 1, text=t)
          for i, t in enumerate("abc")]
     user = members["annotator"]
-    assert selectors.next_sentence_for(project=project, user=user) == s[0]  # no predictions yet
+    assert services.next_sentence_for(project=project, user=user) == s[0]  # no predictions yet
     for sent, score in zip(s, [1.0, 3.0, 2.0], strict=True):
         SentencePrediction.objects.create(sentence=sent, model_version=versions[0], score=score)
-    assert selectors.next_sentence_for(project=project, user=user) == s[1]
+    assert services.next_sentence_for(project=project, user=user) == s[1]
     # Predictions of a version that is not active are ignored.
     SentencePrediction.objects.filter(sentence=s[0]).update(model_version=versions[1], score=99.0)
-    assert selectors.next_sentence_for(project=project, user=user) == s[1]
+    assert services.next_sentence_for(project=project, user=user) == s[1]
     project.queue_strategy = "sequential"
     project.save()
-    assert selectors.next_sentence_for(project=project, user=user) == s[0]
+    assert services.next_sentence_for(project=project, user=user) == s[0]
 
 
 def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(project, members, settings):
-    from annotation import selectors, services
-
-    settings.TRIALMARK_QUEUE_RESERVE_MINUTES = 0  # the hints alone (reservations: test_queue_reservations_*)
+    from annotation import services
     from annotation.services.project_settings import project_settings_update
     from tests.factories import UserFactory
+
+    settings.TRIALMARK_QUEUE_RESERVE_MINUTES = 0  # the hints alone (reservations: test_queue_reservations_*)
 
     doc = Document.objects.create(project=project, external_id="NCT3_inc", text="a\nb\nc")
     s = [Sentence.objects.create(project=project, document=doc, position=i, start=2 * i, end=2 * i + 1, text=t)
@@ -153,7 +153,7 @@ def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(p
     services.annotation_submit(sentence=s[0], actor=colleague, version=a.version)
     services.annotation_save(sentence=s[1], actor=curator, gold=True, version=0, mentions=[])
     assert done() == [True, True, False]
-    assert selectors.next_sentence_for(project=project, user=annotator) == s[2]
+    assert services.next_sentence_for(project=project, user=annotator) == s[2]
     # saving it back as a draft (un-submitting) puts it back
     services.annotation_save(sentence=s[0], actor=colleague, version=a.version + 1, mentions=[], status="submitted")
     assert done()[0] is True
@@ -163,7 +163,7 @@ def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(p
     # two annotators per sentence: one submission no longer finishes it
     project_settings_update(project=project, annotators_per_sentence=2)
     assert done() == [False, True, False]
-    assert selectors.next_sentence_for(project=project, user=annotator) == s[0]
+    assert services.next_sentence_for(project=project, user=annotator) == s[0]
     project_settings_update(project=project, annotators_per_sentence=1)
     assert done() == [True, True, False]
     # a stale hint (the submitter deleted: their annotation goes by cascade, nothing refreshes) does not
@@ -171,5 +171,5 @@ def test_queue_done_hints_follow_annotations_and_the_queue_corrects_stale_ones(p
     services.annotation_save(sentence=s[2], actor=annotator, version=0, mentions=[], status="submitted")
     colleague.delete()
     assert done() == [True, True, True]
-    assert selectors.next_sentence_for(project=project, user=curator) == s[0]
+    assert services.next_sentence_for(project=project, user=curator) == s[0]
     assert done() == [False, True, True]

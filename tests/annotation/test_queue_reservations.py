@@ -42,7 +42,7 @@ def sequential(project):
 
 
 def nxt(project, user, **kw):
-    return selectors.next_sentence_for(project=project, user=user, **kw)
+    return services.next_sentence_for(project=project, user=user, **kw)
 
 
 def test_queue_reservations_give_concurrent_annotators_different_sentences(sequential):
@@ -138,7 +138,7 @@ def test_simultaneous_requests_never_hand_one_sentence_to_two_annotators(project
         try:
             for _ in range(3):
                 start.wait(timeout=30)
-                found = selectors.next_sentence_for(project=project, user=user)
+                found = services.next_sentence_for(project=project, user=user)
                 got[user.pk].append(found.pk if found else None)
                 if found is not None:
                     services.annotation_save(

@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotation import selectors
+from annotation import selectors, services
 from annotation.models import (
     AlertKind,
     ModelStatus,
@@ -67,7 +67,7 @@ def test_train_promote_preannotate_and_rank(ml_project, members):
     best = preds.order_by("-score").first().sentence
     assert ml_project.queue_strategy == QueueStrategy.JOINT_DIVERSE
     annotator = members["annotator"]
-    assert selectors.next_sentence_for(project=ml_project, user=annotator) == best
+    assert services.next_sentence_for(project=ml_project, user=annotator) == best
     suggestions = selectors.sentence_suggestions(sentence=best)
     assert suggestions["model_version"] == 1 and suggestions["score"] == 3.0
 

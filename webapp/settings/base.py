@@ -114,10 +114,10 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
-# Uploads: the limits apply to the whole request and are checked again per file by the importer.
 # How long a sentence handed out by the queue stays reserved for its annotator (0: no reservations, so
 # annotators working at the same time may be given the same sentence).
 TRIALMARK_QUEUE_RESERVE_MINUTES = env.int("TRIALMARK_QUEUE_RESERVE_MINUTES", default=30)
+# Uploads: the limits apply to the whole request and are checked again per file by the importer.
 TRIALMARK_MAX_UPLOAD_MB = env.int("TRIALMARK_MAX_UPLOAD_MB", default=200)
 TRIALMARK_MAX_UPLOAD_FILES = env.int("TRIALMARK_MAX_UPLOAD_FILES", default=20000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRIALMARK_MAX_UPLOAD_MB * 1024 * 1024
