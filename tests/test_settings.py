@@ -70,3 +70,81 @@ def test_a_repeated_query_runs_as_a_prepared_statement():
         cur.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cur.fetchall()]
     assert any('"annotation_project"' in s and "COUNT(*)" in s for s in statements), statements
+
+
+CONCURRENT_SAVES = """
+import json, threading, django
+django.setup()
+from pathlib import Path
+from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.db import connections
+from annotation import services
+from annotation.errors import VersionConflict
+from annotation.models import Annotation, EntityType, Sentence
+call_command("migrate", verbosity=0)
+text = Path("criteria.txt")
+text.write_text("".join(f"Patients with condition {i} are excluded.\\n" for i in range(49)))
+project = services.project_create(name="race")
+services.corpus_import_path(project=project, path=text, fmt="text")
+EntityType.objects.get_or_create(project=project, name="Condition", defaults={"colour": "#aa0000"})
+users = [User.objects.create_user(f"u{i}", password="x") for i in range(6)]
+for u in users:
+    services.membership_set(project=project, user=u, role="annotator")
+ids = list(Sentence.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+connections.close_all()
+start, errors, conflicts = threading.Barrier(6, timeout=120), [], []
+
+def save(user, sentence_id):
+    services.annotation_save(sentence=Sentence.objects.get(pk=sentence_id), actor=user, version=0,
+                             mentions=[{"id": "m1", "type": "Condition", "fragments": [[0, 8]]}],
+                             status="submitted")
+
+def annotator(k):
+    try:
+        start.wait()
+        for sentence_id in ids[k:48:6]:  # each annotator their own sentences
+            save(users[k], sentence_id)
+        start.wait()
+        try:  # then all six at once write one annotation from version 0: one wins, five are told
+            save(users[0], ids[48])
+        except VersionConflict:
+            conflicts.append(k)
+    except Exception as e:
+        errors.append(repr(e))
+        start.abort()  # the others stop waiting for this one
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=annotator, args=(k,)) for k in range(6)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps({"errors": errors, "conflicts": len(conflicts),
+                  "submitted": Annotation.objects.filter(sentence__project=project, status="submitted").count()}))
+"""
+
+
+def test_sqlite_saves_at_the_same_moment_wait_for_each_other(tmp_path):
+    """On the embedded default, annotators saving at once queue for SQLite's write lock: none gets
+    "database is locked", and a stale write still gets a version conflict, not a silent overwrite."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_SAVES],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean
+        | {
+            "PYTHONPATH": str(REPO),
+            "DJANGO_SETTINGS_MODULE": "webapp.settings.local",
+            "CELERY_BROKER_URL": "memory://",
+            "TRIALMARK_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/race.sqlite3",
+        },
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result == {"errors": [], "conflicts": 5, "submitted": 49}

@@ -88,8 +88,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout waits out short write locks.
+    # Transactions begin IMMEDIATE, taking the write lock up front: a deferred one that read first and
+    # then wrote failed at once with "database is locked" whenever another connection had written in the
+    # meantime (SQLite cannot wait there: its snapshot is stale), so annotators saving at the same moment
+    # got errors instead of waiting their turn.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
