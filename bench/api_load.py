@@ -1,6 +1,6 @@
 """API latency under load: 20 concurrent annotators against a real server on loopback.
 
-    .venv/bin/python bench/api_load.py [--db postgres|sqlite] [--clients 20] [--seconds 60] [--floor]
+    .venv/bin/python bench/api_load.py [--db postgres|sqlite] [--clients 20] [--seconds 60] [--floor] [--think S]
 
 Builds a scratch database holding the 811 Chia trials (10,162 sentences) plus one annotator per
 client, starts gunicorn on 127.0.0.1, and has each client loop over "get my next sentence"
@@ -11,15 +11,21 @@ Also prints how busy the machine was and its CPU per operation (run it on an oth
 closed-loop clients that CPU is what bounds throughput, and so latency). Traffic goes to 127.0.0.1 only;
 every loop is bounded by --seconds. With --floor the same clients then call the cheapest authenticated
 endpoint there is (GET the project) as long again: what Django, DRF and token auth cost by themselves under
-this load, which no work on TrialMark's own code can beat.
+this load, the least any of TrialMark's API endpoints can cost; and then the health check (no DRF, no
+authentication, one SELECT 1) as long again: what gunicorn and Django's request cycle cost with no work.
+The clients do not pause between calls (a closed loop: the server is saturated, and the goal is judged
+there); --think S has each wait S seconds on average after every answer, as annotators reading a sentence
+do, for the latency a team of that pace sees.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -32,6 +38,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(os.environ.get("TRIALMARK_CORPORA", REPO.parent / "shared" / "corpora")) / "chia"
 VENV_BIN = Path(sys.executable).parent
+FLOOR_API = "floor: get the project"
+FLOOR_HEALTH = "floor: health check"
 
 
 def prepare(env: dict[str, str], corpus: Path, clients: int) -> tuple[int, list[str]]:
@@ -85,21 +93,42 @@ def free_port() -> int:
 def floor_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
     """The cheapest authenticated call there is (GET the project: token, membership, a small JSON answer),
     to show what the stack itself costs under the same load."""
+    get_loop(port, f"/api/projects/{project}/", {"Authorization": f"Token {token}"}, deadline, out, FLOOR_API)
+
+
+def healthz_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
+    """The health check: no DRF, no authentication, one ``SELECT 1``. What gunicorn and Django's request
+    cycle cost with next to no work at all."""
+    get_loop(port, "/healthz/", {}, deadline, out, FLOOR_HEALTH)
+
+
+def get_loop(
+    port: int, path: str, headers: dict[str, str], deadline: float, out: dict[str, list[float]], op: str
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Token {token}"}
     while time.perf_counter() < deadline:
         t = time.perf_counter()
-        conn.request("GET", f"/api/projects/{project}/", headers=headers)
+        conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
         resp.read()
-        assert resp.status == 200, resp.status
-        out["floor: get the project"].append(time.perf_counter() - t)
+        assert resp.status == 200, (path, resp.status)
+        out[op].append(time.perf_counter() - t)
     conn.close()
 
 
-def client_loop(port: int, project: int, token: str, deadline: float, out: dict[str, list[float]]) -> None:
+def client_loop(
+    port: int, project: int, token: str, deadline: float, out: dict[str, list[float]], think: float = 0.0
+) -> None:
+    """One annotator: get the next sentence, save an annotation of it, again. ``think``: mean seconds the
+    annotator waits after each answer (exponentially distributed, so clients drift apart); 0 is a closed
+    loop that keeps the server saturated."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    rng = random.Random(token)
+
+    def pause() -> None:
+        if think > 0:
+            time.sleep(max(0.0, min(rng.expovariate(1 / think), deadline - time.perf_counter())))
 
     def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict | None, float]:
         t = time.perf_counter()
@@ -119,6 +148,7 @@ def client_loop(port: int, project: int, token: str, deadline: float, out: dict[
         assert sentence is not None  # a 200 answer carries the sentence
         nxt = sentence
         out["get my next sentence"].append(t_next)
+        pause()
         words = sentence["text"].split(" ")
         end = len(words[0]) or 1
         body = {
@@ -134,6 +164,7 @@ def client_loop(port: int, project: int, token: str, deadline: float, out: dict[
         status, _, t_save = call("PUT", f"{base}/sentences/{nxt['id']}/annotation/", body)
         assert status == 200, (status, _)
         out["save annotation"].append(t_save)
+        pause()
     conn.close()
 
 
@@ -152,6 +183,7 @@ def run_phase(
     ops: list[str],
     seconds: float | None = None,
     quiet: bool = False,
+    note: str = "",
 ) -> None:
     out: dict[str, list[float]] = {op: [] for op in ops}
     deadline = time.perf_counter() + (seconds if seconds is not None else args.seconds)
@@ -170,8 +202,8 @@ def run_phase(
     if quiet:
         return
     print(
-        f"{args.clients} clients, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} threads, "
-        f"10,162 Chia sentences"
+        f"{args.clients} clients{note}, {wall:.0f} s, {args.db}, gunicorn {args.workers} workers x {args.threads} "
+        f"threads, 10,162 Chia sentences"
     )
     for op, values in out.items():
         print(
@@ -202,12 +234,20 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)"
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds each client waits after every answer, as an annotator reads and marks up a "
+        "sentence (default 0: a closed loop, the server saturated; the goal is judged there)",
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument(
         "--floor",
         action="store_true",
         help="then run the same clients as long again on the cheapest authenticated call (GET the project), "
-        "for what Django, DRF and token auth alone cost under this load",
+        "for what Django, DRF and token auth alone cost under this load, and on the health check (no DRF, "
+        "no authentication), for what gunicorn and Django's request cycle cost",
     )
     args = parser.parse_args()
 
@@ -260,10 +300,20 @@ def main() -> None:
                 time.sleep(0.2)
         # Each worker's first requests load the URL configuration and the views: a server that has been up a
         # while has done that, so a few untimed seconds of cheap calls come first.
-        run_phase(args, port, project, tokens, floor_loop, ["floor: get the project"], seconds=3, quiet=True)
-        run_phase(args, port, project, tokens, client_loop, ["get my next sentence", "save annotation"])
+        run_phase(args, port, project, tokens, floor_loop, [FLOOR_API], seconds=3, quiet=True)
+        annotators = functools.partial(client_loop, think=args.think)
+        run_phase(
+            args,
+            port,
+            project,
+            tokens,
+            annotators,
+            ["get my next sentence", "save annotation"],
+            note=f", think time {args.think:g} s" if args.think else "",
+        )
         if args.floor:
-            run_phase(args, port, project, tokens, floor_loop, ["floor: get the project"])
+            run_phase(args, port, project, tokens, floor_loop, [FLOOR_API])
+            run_phase(args, port, project, tokens, healthz_loop, [FLOOR_HEALTH])
     finally:
         if server is not None:
             server.terminate()
