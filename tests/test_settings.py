@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,16 +22,26 @@ SHOW = (
 )
 
 
-def _settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _python(
+    code: str, module: str, env: dict[str, str], *, cwd: Path = REPO, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter under the settings ``module``, with this process's Django and
+    database environment left out so only ``env`` configures it."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     return subprocess.run(
-        [sys.executable, "-c", SHOW],
-        cwd=REPO,
+        [sys.executable, "-c", code],
+        cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
-        env=clean | {"DJANGO_SETTINGS_MODULE": module, "CELERY_BROKER_URL": "memory://"} | env,
+        timeout=timeout,
+        env=clean
+        | {"PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": module, "CELERY_BROKER_URL": "memory://"}
+        | env,
     )
+
+
+def _settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _python(SHOW, module, env)
 
 
 @pytest.mark.parametrize(
@@ -129,21 +140,12 @@ print(json.dumps({"errors": errors, "conflicts": len(conflicts),
 def test_sqlite_saves_at_the_same_moment_wait_for_each_other(tmp_path):
     """On the embedded default, annotators saving at once queue for SQLite's write lock: none gets
     "database is locked", and a stale write still gets a version conflict, not a silent overwrite."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    out = subprocess.run(
-        [sys.executable, "-c", CONCURRENT_SAVES],
+    out = _python(
+        CONCURRENT_SAVES,
+        "webapp.settings.local",
+        {"TRIALMARK_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path}/race.sqlite3"},
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
-        env=clean
-        | {
-            "PYTHONPATH": str(REPO),
-            "DJANGO_SETTINGS_MODULE": "webapp.settings.local",
-            "CELERY_BROKER_URL": "memory://",
-            "TRIALMARK_VAR_DIR": str(tmp_path / "var"),
-            "DATABASE_URL": f"sqlite:///{tmp_path}/race.sqlite3",
-        },
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.splitlines()[-1])
