@@ -45,11 +45,14 @@ from annotation.services.alerts import alert_record_decision
 logger = logging.getLogger(__name__)
 
 PROGRESS_MIN_INTERVAL_S = 1.0
-# Split values (``annotation.models.Split``): the model trains on train only; dev and test are the
-# frozen evaluation split (dev also picks the best epoch and fits the calibration).
+# Split values (``annotation.models.Split``): the model learns from train only; dev and test are the
+# frozen evaluation split, which nothing of a version is fitted on. The epoch kept, the calibration
+# temperatures and the tuned thresholds are chosen on a selection slice of train instead: whole
+# trials (``selection_groups``), left out of that version's training, so the frozen figures the
+# promotion guard compares are not scored on the data the model was tuned to.
 TRAIN_SPLITS: tuple[str, ...] = ("train",)
-SELECTION_SPLITS: tuple[str, ...] = ("dev",)
 FROZEN_SPLITS: tuple[str, ...] = ("dev", "test")
+SELECTION_FRACTION = 0.1
 BALD_MC_SAMPLES = 8
 
 
@@ -171,6 +174,35 @@ def gold_examples(*, project: Project, splits: tuple[str, ...]) -> list[Any]:
     return out
 
 
+def selection_groups(groups: set[str], fraction: float = SELECTION_FRACTION) -> set[str]:
+    """The trials (document group keys) of the train split held out of training for model selection:
+    ``fraction`` of them, at least one, picked by a salted hash of the key (stable, and independent of
+    the hash that assigned the split). None with fewer than two trials: one trial is all there is to
+    learn from, and the version keeps its last epoch and configured thresholds."""
+    if len(groups) < 2:
+        return set()
+
+    def rank(g: str) -> tuple[bytes, str]:
+        return hashlib.sha256(f"selection:{g}".encode()).digest(), g
+    n = max(1, round(fraction * len(groups)))
+    return set(sorted(groups, key=rank)[:n])
+
+
+def train_and_selection(*, project: Project) -> tuple[list[Any], list[Any]]:
+    """The train split's gold as (examples to train on, examples to select the model on), the two
+    disjoint by trial (``selection_groups``)."""
+    examples = gold_examples(project=project, splits=TRAIN_SPLITS)
+    group_of = {
+        str(pk): group or external_id
+        for pk, group, external_id in Annotation.objects.filter(
+            sentence__project=project, sentence__document__split__in=TRAIN_SPLITS, annotator__isnull=True,
+        ).values_list("sentence_id", "sentence__document__group_key", "sentence__document__external_id")
+    }
+    held = selection_groups(set(group_of.values()))
+    return ([e for e in examples if group_of[e.id] not in held],
+            [e for e in examples if group_of[e.id] in held])
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -246,8 +278,9 @@ def _claim(version_id: int) -> ModelVersion | None:
 def training_run(
     *, version_id: int, progress: Callable[[dict], None] | None = None, device: str | None = None,
 ) -> ModelVersion:
-    """Train a queued version on the train split's gold, evaluate it on dev+test gold, and promote
-    it if it is not worse than the active version by more than the project's tolerance.
+    """Train a queued version on the train split's gold (less its selection trials), evaluate it on
+    the frozen dev+test gold, and promote it if it is not worse than the active version by more than
+    the project's tolerance.
 
     Idempotent: a version that is no longer queued is returned unchanged. Any exception marks the
     version failed (with the error) and leaves the active version alone.
@@ -260,20 +293,20 @@ def training_run(
         import mlcore
 
         schema = project_schema(project=project)
-        train = gold_examples(project=project, splits=TRAIN_SPLITS)
+        train, selection = train_and_selection(project=project)
         frozen = gold_examples(project=project, splits=FROZEN_SPLITS)
         if not train:
             raise InvalidInput("No gold sentences in the train split: nothing to train on.")
         out_dir = Path(settings.TRIALMARK_MODEL_ROOT) / str(project.pk) / str(version.number)
-        dev = gold_examples(project=project, splits=SELECTION_SPLITS)
         train_report = mlcore.train_model(
-            train, dev, schema, out_dir, arch=version.architecture, encoder=version.encoder or None,
+            train, selection, schema, out_dir, arch=version.architecture, encoder=version.encoder or None,
             config=version.config or None, progress=_progress_writer(version.pk, progress), device=device,
         )
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelStatus.EVALUATING, heartbeat_at=timezone.now())
         extractor = mlcore.load_model(out_dir, device=device)
         report = extractor.evaluate(frozen) if frozen else {}
         report["n_examples"] = len(frozen)
+        report["n_train"], report["n_selection"] = len(train), len(selection)
         report["train_history"] = train_report.get("history", [])
         fingerprint = (out_dir / "fingerprint.json").read_text(encoding="utf-8")
         version.metrics = report

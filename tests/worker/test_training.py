@@ -22,7 +22,7 @@ from annotation.models import (
 )
 from annotation.services import models as ms
 
-from .conftest import TINY_CONFIG
+from .conftest import DEV, TINY_CONFIG, TRAIN, _add_document
 
 
 def _train(project, **kw) -> ModelVersion:
@@ -39,6 +39,8 @@ def test_train_promote_preannotate_and_rank(ml_project, members):
     assert seen and v1.progress["percent"] == 100.0 and v1.heartbeat_at is not None
     assert v1.trained_on_gold_count == 6
     assert v1.metrics["n_examples"] == 2  # the frozen dev split, never trained on
+    # one trial in train: nothing to hold out for selection (last epoch, configured thresholds)
+    assert (v1.metrics["n_train"], v1.metrics["n_selection"]) == (4, 0)
     assert {"entities", "relations"} <= set(v1.metrics)
     # the reliability diagram's bins are stored with the calibration figures
     cal = v1.metrics["calibration"]
@@ -82,6 +84,45 @@ def test_train_promote_preannotate_and_rank(ml_project, members):
     assert ms.preannotation_due(project=ml_project) == v1
     assert ms.preannotate(version_id=v1.pk, device="cpu") == 1
     assert preds.count() == 3
+
+
+def test_selection_holds_out_whole_trials_stably():
+    trials = {f"NCT{i:08d}" for i in range(50)}
+    held = ms.selection_groups(trials)
+    assert len(held) == 5 and held <= trials
+    assert ms.selection_groups(set(sorted(trials, reverse=True))) == held  # the order given does not matter
+    # a trial keeps its fate as others arrive, unless a newcomer outranks it for the last places
+    more = ms.selection_groups(trials | {f"NCT9{i:07d}" for i in range(10)})
+    assert len(more) == 6 and len(held - more) <= 1
+    assert ms.selection_groups({"NCT1", "NCT2"}) in ({"NCT1"}, {"NCT2"})
+    assert ms.selection_groups({"NCT1"}) == set() and ms.selection_groups(set()) == set()
+
+
+@pytest.mark.django_db
+def test_model_selection_uses_train_trials_never_the_frozen_split(ml_project, members, monkeypatch):
+    import mlcore
+
+    for trial in ("NCT4", "NCT5"):  # three trials of gold in train now, so one is held out
+        _add_document(ml_project, f"{trial}_inc", "train", TRAIN[:2], members["curator"])
+    seen = {}
+    real = mlcore.train_model
+
+    def spy(train, dev, *args, **kwargs):  # records what the real training is handed, then runs it
+        seen.update(train=[e.text for e in train], selection=[e.text for e in dev])
+        return real(train, dev, *args, **kwargs)
+
+    monkeypatch.setattr(mlcore, "train_model", spy)
+    version = _train(ml_project)
+    assert version.status == ModelStatus.ACTIVE, version.error
+    frozen = {text for text, _, _ in DEV}
+    assert seen["selection"] and not frozen & (set(seen["train"]) | set(seen["selection"]))
+    assert len(seen["train"]) + len(seen["selection"]) == len(TRAIN) + 2 * 2  # all of train's gold, once
+    assert (version.metrics["n_train"], version.metrics["n_selection"]) == (len(seen["train"]), len(seen["selection"]))
+    assert version.metrics["n_examples"] == len(DEV)
+    # the epochs were scored on the held-out trial
+    assert all("dev_relation_f1" in epoch for epoch in version.metrics["train_history"])
+    train, selection = ms.train_and_selection(project=ml_project)
+    assert [e.text for e in selection] == seen["selection"] and len(selection) in (2, len(TRAIN))
 
 
 @pytest.mark.django_db
