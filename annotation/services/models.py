@@ -176,15 +176,14 @@ def gold_examples(*, project: Project, splits: tuple[str, ...]) -> list[Any]:
 
 def selection_groups(groups: set[str], fraction: float = SELECTION_FRACTION) -> set[str]:
     """The trials (document group keys) of the train split held out of training for model selection:
-    ``fraction`` of them, at least one, picked by a salted hash of the key (stable, and independent of
-    the hash that assigned the split). None with fewer than two trials: one trial is all there is to
-    learn from, and the version keeps its last epoch and configured thresholds."""
-    if len(groups) < 2:
-        return set()
-
+    ``fraction`` of them, rounded half up, picked by a salted hash of the key (stable, and independent
+    of the hash that assigned the split). None while that rounds to zero (under five trials at a tenth):
+    a small project learns from all its trials, and its versions keep their last epoch and configured
+    thresholds."""
     def rank(g: str) -> tuple[bytes, str]:
         return hashlib.sha256(f"selection:{g}".encode()).digest(), g
-    n = max(1, round(fraction * len(groups)))
+
+    n = int(fraction * len(groups) + 0.5)
     return set(sorted(groups, key=rank)[:n])
 
 
@@ -218,6 +217,9 @@ def _f1(report: dict[str, Any], part: str) -> float:
 def version_compare(*, candidate: dict[str, Any], active: dict[str, Any] | None, tolerance: float) -> dict[str, Any]:
     """Compare two evaluation reports; ``promote`` is true when neither F1 drops by more than ``tolerance``."""
     cand = {"entity_f1": _f1(candidate, "entities"), "relation_f1": _f1(candidate, "relations")}
+    if (candidate or {}).get("n_examples") == 0:
+        return {"candidate": cand, "active": None, "tolerance": tolerance, "promote": True,
+                "reason": "no gold in the frozen split (dev, test) to evaluate on: promoted unchecked"}
     if active is None:
         return {"candidate": cand, "active": None, "tolerance": tolerance, "promote": True,
                 "reason": "no active version"}

@@ -94,15 +94,17 @@ def test_selection_holds_out_whole_trials_stably():
     # a trial keeps its fate as others arrive, unless a newcomer outranks it for the last places
     more = ms.selection_groups(trials | {f"NCT9{i:07d}" for i in range(10)})
     assert len(more) == 6 and len(held - more) <= 1
-    assert ms.selection_groups({"NCT1", "NCT2"}) in ({"NCT1"}, {"NCT2"})
-    assert ms.selection_groups({"NCT1"}) == set() and ms.selection_groups(set()) == set()
+    five = {f"NCT{i}" for i in range(5)}
+    assert len(ms.selection_groups(five)) == 1 and len(ms.selection_groups(trials | {"NCT_extra"})) == 5
+    assert ms.selection_groups(five - {"NCT0"}) == set() and ms.selection_groups(set()) == set()
 
 
 @pytest.mark.django_db
 def test_model_selection_uses_train_trials_never_the_frozen_split(ml_project, members, monkeypatch):
     import mlcore
 
-    for trial in ("NCT4", "NCT5"):  # three trials of gold in train now, so one is held out
+    extra = ("NCT4", "NCT5", "NCT6", "NCT7")  # five trials of gold in train now, so one is held out
+    for trial in extra:
         _add_document(ml_project, f"{trial}_inc", "train", TRAIN[:2], members["curator"])
     seen = {}
     real = mlcore.train_model
@@ -116,13 +118,25 @@ def test_model_selection_uses_train_trials_never_the_frozen_split(ml_project, me
     assert version.status == ModelStatus.ACTIVE, version.error
     frozen = {text for text, _, _ in DEV}
     assert seen["selection"] and not frozen & (set(seen["train"]) | set(seen["selection"]))
-    assert len(seen["train"]) + len(seen["selection"]) == len(TRAIN) + 2 * 2  # all of train's gold, once
+    assert len(seen["train"]) + len(seen["selection"]) == len(TRAIN) + 2 * len(extra)  # all of train's gold, once
     assert (version.metrics["n_train"], version.metrics["n_selection"]) == (len(seen["train"]), len(seen["selection"]))
     assert version.metrics["n_examples"] == len(DEV)
     # the epochs were scored on the held-out trial
     assert all("dev_relation_f1" in epoch for epoch in version.metrics["train_history"])
     train, selection = ms.train_and_selection(project=ml_project)
     assert [e.text for e in selection] == seen["selection"] and len(selection) in (2, len(TRAIN))
+
+
+def test_promotion_guard_compares_frozen_f1_and_says_when_it_has_nothing_to_compare():
+    def report(ent: float, rel: float) -> dict:
+        return {"entities": {"micro": {"f1": ent}}, "relations": {"micro": {"f1": rel}}, "n_examples": 20}
+
+    same = ms.version_compare(candidate=report(60.0, 30.0), active=report(61.0, 30.0), tolerance=1.0)
+    assert same["promote"] and same["delta"]["entity_f1"] == -1.0
+    worse = ms.version_compare(candidate=report(60.0, 28.0), active=report(61.0, 30.0), tolerance=1.0)
+    assert not worse["promote"] and worse["reason"].startswith("relation_f1 worse")
+    unchecked = ms.version_compare(candidate={"n_examples": 0}, active=report(61.0, 30.0), tolerance=1.0)
+    assert unchecked["promote"] and "no gold in the frozen split" in unchecked["reason"]
 
 
 @pytest.mark.django_db
