@@ -424,6 +424,34 @@ TRIALS: list[dict[str, Any]] = [
     },
     {
         "id": "DEMO0011",
+        "title": "Eight-week TMX-212 regimen in chronic hepatitis C",
+        "annotated": False,
+        "inc": [
+            "Adults ≥ 18 years with chronic HCV infection (anti-HCV positive for ≥ 6 months)",
+            "HCV RNA ≥ 10⁴ IU/mL at screening",
+            "HCV genotype 1, 2, 3, 4, 5 or 6 determined at screening",
+            "Treatment-naïve, or treatment-experienced with interferon-based therapy only",
+            "No cirrhosis (liver stiffness ≤ 12.5 kPa by transient elastography within 6 months), or compensated"
+            " cirrhosis (Child-Pugh A)",
+            "Platelets ≥ 60 ×10⁹/L and albumin ≥ 30 g/L",
+            "Willing to use effective contraception during treatment and for 30 days afterwards",
+            "Agrees to return for the follow-up visit 12 weeks after the end of treatment",
+        ],
+        "exc": [
+            "Decompensated liver disease, including ascites, hepatic encephalopathy or variceal bleeding",
+            "Hepatocellular carcinoma, or a liver lesion suspicious for it on imaging within 6 months",
+            "Co-infection with hepatitis B (HBsAg positive) or HIV",
+            "Prior exposure to an NS5A inhibitor",
+            "Liver transplant recipients",
+            "eGFR < 30 mL/min/1.73 m², or on haemodialysis",
+            "Total bilirubin > 34 µmol/L (2 mg/dL), unless due to Gilbert's syndrome",
+            "Ongoing use of amiodarone or of strong P-gp inducers",
+            "Active alcohol abuse (> 3 drinks/day) within 12 months",
+            "Pregnant or breastfeeding women, or male partners of pregnant women",
+        ],
+    },
+    {
+        "id": "DEMO0012",
         "title": "TMX-111 for the prevention of episodic migraine",
         "annotated": True,
         "inc": [
@@ -470,34 +498,6 @@ TRIALS: list[dict[str, Any]] = [
             " [pregnant|Condition#c] [during the study|Temporal#t] :: OR a b c; Has_mood c m; Has_temporal c t",
             "[Body weight|Measurement#w] [< 45 kg|Value#a] or [body mass index|Measurement#b] [> 40 kg/m²|Value#c]"
             " :: Has_value w a; Has_value b c; OR w b",
-        ],
-    },
-    {
-        "id": "DEMO0012",
-        "title": "Eight-week TMX-212 regimen in chronic hepatitis C",
-        "annotated": False,
-        "inc": [
-            "Adults ≥ 18 years with chronic HCV infection (anti-HCV positive for ≥ 6 months)",
-            "HCV RNA ≥ 10⁴ IU/mL at screening",
-            "HCV genotype 1, 2, 3, 4, 5 or 6 determined at screening",
-            "Treatment-naïve, or treatment-experienced with interferon-based therapy only",
-            "No cirrhosis (liver stiffness ≤ 12.5 kPa by transient elastography within 6 months), or compensated"
-            " cirrhosis (Child-Pugh A)",
-            "Platelets ≥ 60 ×10⁹/L and albumin ≥ 30 g/L",
-            "Willing to use effective contraception during treatment and for 30 days afterwards",
-            "Agrees to return for the follow-up visit 12 weeks after the end of treatment",
-        ],
-        "exc": [
-            "Decompensated liver disease, including ascites, hepatic encephalopathy or variceal bleeding",
-            "Hepatocellular carcinoma, or a liver lesion suspicious for it on imaging within 6 months",
-            "Co-infection with hepatitis B (HBsAg positive) or HIV",
-            "Prior exposure to an NS5A inhibitor",
-            "Liver transplant recipients",
-            "eGFR < 30 mL/min/1.73 m², or on haemodialysis",
-            "Total bilirubin > 34 µmol/L (2 mg/dL), unless due to Gilbert's syndrome",
-            "Ongoing use of amiodarone or of strong P-gp inducers",
-            "Active alcohol abuse (> 3 drinks/day) within 12 months",
-            "Pregnant or breastfeeding women, or male partners of pregnant women",
         ],
     },
     {
