@@ -240,9 +240,12 @@ class Trainer:
 
 def epochs_for(n: int, epochs: int, batch_size: int, min_steps: int) -> int:
     """The round's budget: ``epochs``, raised so that ``n`` sentences give at least ``min_steps``
-    optimizer steps (small labelled sets would otherwise be judged on a few dozen steps)."""
-    steps_per_epoch = max(1, math.ceil(n / batch_size))
-    return max(epochs, math.ceil(min_steps / steps_per_epoch)) if min_steps > 0 else epochs
+    optimizer steps (small labelled sets would otherwise be judged on a few dozen steps). The rule is
+    ``mlcore``'s ``TrainConfig.min_steps``; the bench applies it itself to plan the run, and hands
+    ``train_model`` the epochs it chose."""
+    from mlcore.training import epochs_for as mlcore_epochs_for
+
+    return mlcore_epochs_for(n, epochs, batch_size, min_steps)
 
 
 def plan_units(

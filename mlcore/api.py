@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from .io import read_spert_json, write_spert_json
 from .metrics import calibration_report
 from .metrics import evaluate as evaluate_sets
 from .registry import DEFAULT_ARCHITECTURE, get_architecture
-from .training import TrainConfig, set_seed, train_loop
+from .training import TrainConfig, epochs_for, set_seed, train_loop
 from .types import Example, Mention, Prediction, Relation, Schema
 
 logger = logging.getLogger(__name__)
@@ -243,6 +243,9 @@ def train_model(
     stats = AlignStats()
     train_docs = build_docs(train, tokenizer, schema, with_gold=True, cut_at_mentions=True, stats=stats)
     train_docs = [d for d in train_docs if d.n_words]
+    # the epochs actually run, so the checkpoint, the progress bar and the history agree
+    train_cfg = replace(train_cfg, epochs=epochs_for(len(train_docs), train_cfg.epochs, train_cfg.batch_size,
+                                                     train_cfg.min_steps))
     config_doc: dict[str, Any] = {
         "format": ckpt.FORMAT_NAME,
         "format_version": ckpt.FORMAT_VERSION,

@@ -81,9 +81,10 @@ def training_request(
 ) -> ModelVersion:
     """Queue a training of ``project``'s model, or return the one already queued or running.
 
-    The version trains with the project's ``model_config`` updated by ``config`` (this training only);
-    the merged settings are checked first (``InvalidInput`` when the architecture would refuse them)
-    and stored on the version.
+    The version trains with the project's ``model_config`` updated by ``config`` (this training only),
+    over ``min_steps`` from ``TRIALMARK_MIN_TRAIN_STEPS`` (so a small gold set gets enough epochs); the
+    merged settings are checked first (``InvalidInput`` when the architecture would refuse them) and
+    stored on the version.
 
     The partial unique constraint ``modelversion_one_running`` is the arbiter: of two racing requests,
     one inserts and the other gets an ``IntegrityError`` and returns the winner's version.
@@ -91,11 +92,12 @@ def training_request(
     running = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
     if running is not None:
         return running
-    merged = {**(project.model_config or {}), **(config or {})}
-    if merged:
+    chosen = {**(project.model_config or {}), **(config or {})}
+    if chosen:
         from annotation.services.project_settings import model_config_check
 
-        model_config_check(architecture=project.architecture, config=merged)
+        model_config_check(architecture=project.architecture, config=chosen)
+    merged = {"min_steps": settings.TRIALMARK_MIN_TRAIN_STEPS, **chosen}
     try:
         with transaction.atomic():
             number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1

@@ -362,4 +362,5 @@ def test_model_config_through_the_api(client_for, project):
     r = admin.post(versions, {"config": {"biaffine": "linear"}}, format="json")
     assert r.status_code == 400 and "applies to re_head='re_m2' only" in r.json()["detail"]
     r = admin.post(versions, {"config": {"epochs": 1}}, format="json")
-    assert r.status_code == 202 and r.json()["config"] == {"crf": True, "re_head": "re_m1", "epochs": 1}
+    assert r.status_code == 202 and r.json()["config"] == {"crf": True, "re_head": "re_m1", "epochs": 1,
+                                                           "min_steps": 200}  # TRIALMARK_MIN_TRAIN_STEPS

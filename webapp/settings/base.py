@@ -139,6 +139,9 @@ TRIALMARK_FILE_RETENTION_DAYS = env.int("TRIALMARK_FILE_RETENTION_DAYS", default
 # Models: artifacts live under this root; the encoder is a Hugging Face name or a local directory.
 TRIALMARK_MODEL_ROOT = Path(env.str("TRIALMARK_MODEL_ROOT", default=str(VAR_DIR / "models")))
 TRIALMARK_ENCODER = env.str("TRIALMARK_ENCODER", default="")  # empty: the packaged MiniLM-L6
+# Fewest optimizer steps a training takes: a small gold set gets more epochs (``min_steps`` of the model
+# config, which a project's Model config can set itself; 0: the configured epochs only).
+TRIALMARK_MIN_TRAIN_STEPS = env.int("TRIALMARK_MIN_TRAIN_STEPS", default=200)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
