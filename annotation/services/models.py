@@ -182,6 +182,7 @@ def selection_groups(groups: set[str], fraction: float = SELECTION_FRACTION) -> 
     of the hash that assigned the split). None while that rounds to zero (under five trials at a tenth):
     a small project learns from all its trials, and its versions keep their last epoch and configured
     thresholds."""
+
     def rank(g: str) -> tuple[bytes, str]:
         return hashlib.sha256(f"selection:{g}".encode()).digest(), g
 
