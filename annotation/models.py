@@ -155,6 +155,12 @@ class Section(TextChoices):
     EXCLUSION = "exclusion", "Exclusion"
 
 
+def split_group(group_key: str, external_id: str) -> str:
+    """What a document's split is assigned by: its group key (the trial, so one trial never straddles
+    splits), or the document itself when it has none."""
+    return group_key or external_id
+
+
 class Document(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
     external_id = models.CharField(max_length=255)

@@ -32,6 +32,7 @@ from annotation.models import (
     RelationType,
     Sentence,
     Split,
+    split_group,
 )
 
 from .projects import _entity_type_create
@@ -284,7 +285,7 @@ def _write(
         if "existing" in plan:
             continue
         doc = plan["doc"]
-        group = doc.group_key or doc.external_id
+        group = split_group(doc.group_key, doc.external_id)
         doc_split = forced_split or group_splits.setdefault(group, _split_for(group, ratios))
         new_docs.append(Document(
             project=project, external_id=doc.external_id, group_key=doc.group_key, section=doc.section or "",

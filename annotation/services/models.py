@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
 from annotation import queue
@@ -39,6 +39,7 @@ from annotation.models import (
     RelationType,
     Sentence,
     SentencePrediction,
+    split_group,
 )
 from annotation.services.alerts import alert_record_decision
 
@@ -135,7 +136,14 @@ def project_schema(*, project: Project) -> Any:
 
 
 def gold_examples(*, project: Project, splits: tuple[str, ...]) -> list[Any]:
-    """Gold annotations of the sentences in documents of ``splits`` as ``mlcore.Example``s.
+    """Gold annotations of the sentences in documents of ``splits`` as ``mlcore.Example``s (see
+    ``gold_examples_grouped``)."""
+    return [example for _, example in gold_examples_grouped(project=project, splits=splits)]
+
+
+def gold_examples_grouped(*, project: Project, splits: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """Gold annotations of the sentences in documents of ``splits`` as (split group, ``mlcore.Example``),
+    in sentence order; the group is what splits are assigned by (``split_group``: the trial).
 
     A discontinuous mention becomes the span covering its fragments (the models predict contiguous
     spans); two mentions that collapse onto the same span and type are merged.
@@ -146,7 +154,8 @@ def gold_examples(*, project: Project, splits: tuple[str, ...]) -> list[Any]:
 
     golds = (Annotation.objects.filter(sentence__project=project, annotator__isnull=True,
                                        sentence__document__split__in=splits)
-             .select_related("sentence").order_by("sentence_id"))
+             .select_related("sentence").order_by("sentence_id")
+             .annotate(doc_group=F("sentence__document__group_key"), doc_id=F("sentence__document__external_id")))
     mentions_by: dict[int, list[Mention]] = {}
     for m in Mention.objects.filter(annotation__in=golds).select_related("entity_type").order_by("start", "end", "id"):
         mentions_by.setdefault(m.annotation_id, []).append(m)
@@ -171,8 +180,8 @@ def gold_examples(*, project: Project, splits: tuple[str, ...]) -> list[Any]:
             if k not in rel_keys:
                 rel_keys.add(k)
                 relations.append(MRelation(*k))
-        out.append(Example(text=ann.sentence.text, mentions=mentions, relations=relations,
-                           id=str(ann.sentence_id)))
+        out.append((split_group(ann.doc_group, ann.doc_id),
+                    Example(text=ann.sentence.text, mentions=mentions, relations=relations, id=str(ann.sentence_id))))
     return out
 
 
@@ -193,16 +202,9 @@ def selection_groups(groups: set[str], fraction: float = SELECTION_FRACTION) -> 
 def train_and_selection(*, project: Project) -> tuple[list[Any], list[Any]]:
     """The train split's gold as (examples to train on, examples to select the model on), the two
     disjoint by trial (``selection_groups``)."""
-    examples = gold_examples(project=project, splits=TRAIN_SPLITS)
-    group_of = {
-        str(pk): group or external_id
-        for pk, group, external_id in Annotation.objects.filter(
-            sentence__project=project, sentence__document__split__in=TRAIN_SPLITS, annotator__isnull=True,
-        ).values_list("sentence_id", "sentence__document__group_key", "sentence__document__external_id")
-    }
-    held = selection_groups(set(group_of.values()))
-    return ([e for e in examples if group_of[e.id] not in held],
-            [e for e in examples if group_of[e.id] in held])
+    grouped = gold_examples_grouped(project=project, splits=TRAIN_SPLITS)
+    held = selection_groups({group for group, _ in grouped})
+    return [e for g, e in grouped if g not in held], [e for g, e in grouped if g in held]
 
 
 def _sha256(path: Path) -> str:
@@ -220,12 +222,11 @@ def _f1(report: dict[str, Any], part: str) -> float:
 def version_compare(*, candidate: dict[str, Any], active: dict[str, Any] | None, tolerance: float) -> dict[str, Any]:
     """Compare two evaluation reports; ``promote`` is true when neither F1 drops by more than ``tolerance``."""
     cand = {"entity_f1": _f1(candidate, "entities"), "relation_f1": _f1(candidate, "relations")}
-    if (candidate or {}).get("n_examples") == 0:
+    unchecked = (candidate or {}).get("n_examples") == 0
+    if unchecked or active is None:
         return {"candidate": cand, "active": None, "tolerance": tolerance, "promote": True,
-                "reason": "no gold in the frozen split (dev, test) to evaluate on: promoted unchecked"}
-    if active is None:
-        return {"candidate": cand, "active": None, "tolerance": tolerance, "promote": True,
-                "reason": "no active version"}
+                "reason": "no gold in the frozen split (dev, test) to evaluate on: promoted unchecked" if unchecked
+                else "no active version"}
     act = {"entity_f1": _f1(active, "entities"), "relation_f1": _f1(active, "relations")}
     delta = {k: cand[k] - act[k] for k in cand}
     worse = [k for k, d in delta.items() if d < -tolerance - 1e-12]
