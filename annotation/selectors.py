@@ -257,7 +257,7 @@ def review_queue(
     """Sentences with at least ``min_versions`` submitted annotations, for a curator to adjudicate:
     sentences without gold first (``state``: pending / gold / all), then the most disputed (mentions and
     relations not in every version), then the lowest mean pairwise mention F1, then document order."""
-    from annotation import agreement, dashboard
+    from annotation.loop import agreement, dashboard
 
     submitted = Annotation.objects.filter(sentence=OuterRef("pk"), status=AnnotationStatus.SUBMITTED)
     candidates = Sentence.objects.filter(project=project).annotate(

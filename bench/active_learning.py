@@ -5,7 +5,7 @@ Annotation is simulated on chia_spert/train.json (the "pool"): every strategy st
 the last round) with a fixed budget (``--epochs`` at ``--batch-size``; a small labelled set gets
 enough more epochs for ``--min-steps`` optimizer steps, the same rule for every strategy and the
 reference; ``--min-steps -1`` gives every round the reference's steps), scores entity and relation F1 on a dev set, predicts the unlabelled rest of the pool (with MC dropout for ``bald``), ranks it with
-``annotation.queue.rank`` and moves the top ``--batch`` sentences into the labelled set.
+``annotation.loop.queue.rank`` and moves the top ``--batch`` sentences into the labelled set.
 
 A reference model trained on the whole pool with the same budget gives the mark: the number of labels
 a strategy needs is the labelled count of the first round whose relation F1 reaches 95% of the
@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("TRIALMARK_CORPORA", ROOT.parent / "shared" / "corpora")) / "chia_spert"
 DEFAULT_STRATEGY = "joint_diverse"  # the project default (annotation.models.QueueStrategy)
-BALD_MC_SAMPLES = 8  # as annotation.services.models (not imported: that module needs Django)
+BALD_MC_SAMPLES = 8  # as annotation.services.model_versions (not imported: that module needs Django)
 MARK = 0.95
 
 # Full mode: the whole train.json as the pool, all of dev (less the calibration slice) scored, up to
@@ -281,7 +281,7 @@ def simulate(
     args: argparse.Namespace,
     clock: Clock,
 ) -> list[dict[str, Any]]:
-    from annotation import queue
+    from annotation.loop import queue
 
     by_key = dict(zip(keys, pool, strict=True))
     labelled = list(init_keys)
@@ -362,7 +362,7 @@ def plot(path: Path, curves: dict[str, list[dict]], ref: dict[str, float], pool_
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from annotation.queue import STRATEGIES
+    from annotation.loop.queue import STRATEGIES
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(

@@ -7,7 +7,7 @@ from django.db import OperationalError
 
 from annotation.models import Project
 from annotation.services import alert_webhook_send, export_job_run, import_job_run
-from annotation.services import models as model_services
+from annotation.services import model_versions as model_services
 from annotation.services.alerts import WebhookTransientError
 from annotation.services.retention import stored_files_prune
 

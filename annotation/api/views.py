@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from annotation import selectors, services
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Document, ImportJob, Membership, ModelVersion, Role, Sentence
-from annotation.services import models as model_services
+from annotation.services import model_versions as model_services
 from annotation.services import project_settings
 
 from . import serializers as s

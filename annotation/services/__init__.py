@@ -13,7 +13,7 @@ from .annotations import (
 from .corpus_export import corpus_export, corpus_export_zip, zip_folder
 from .corpus_import import corpus_import, corpus_import_path, import_job_create, import_job_run
 from .export_jobs import export_filename, export_job_create, export_job_run
-from .models import (
+from .model_versions import (
     preannotate,
     queue_scores_compute,
     stale_trainings_fail,

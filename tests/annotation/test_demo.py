@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from annotation import services
 from annotation.models import Annotation, Document, Membership, Mention, MentionGroup, Project, Relation, Role
-from annotation.services import models as ms
+from annotation.services import model_versions as ms
 
 DEMO = Path(__file__).resolve().parents[2] / "annotation" / "demo"
 PROJECT = "Demo: eligibility criteria"

@@ -18,7 +18,7 @@ from annotation.services import (
     version_promote,
 )
 from annotation.services.alerts import WebhookTransientError
-from annotation.services.models import _decide
+from annotation.services.model_versions import _decide
 
 from ..monitoring_data import report
 

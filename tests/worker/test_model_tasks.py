@@ -30,7 +30,7 @@ def test_requested_training_is_trained_promoted_and_preannotated(celery_worker, 
     c = client_for("admin")
     url = reverse("api-model-list", kwargs={"project_id": ml_project.pk})
     # Seed the config the service copies into the version: a tiny, fast one.
-    from annotation.services import models as ms
+    from annotation.services import model_versions as ms
 
     version = ms.training_request(project=ml_project, reason="test", config=TINY_CONFIG)
     again = c.post(url, {"reason": "second trigger"}, format="json")

@@ -21,7 +21,7 @@ from annotation.models import (
     QueueStrategy,
     SentencePrediction,
 )
-from annotation.services import models as ms
+from annotation.services import model_versions as ms
 
 from .conftest import DEV, TINY_CONFIG, TRAIN, _add_document
 

@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from annotation import queue
 from annotation.errors import InvalidInput
+from annotation.loop import queue
 from annotation.models import (
     RUNNING_MODEL_STATUSES,
     Annotation,

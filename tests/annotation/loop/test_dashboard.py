@@ -6,11 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotation import dashboard
+from annotation.loop import dashboard
 from annotation.models import ModelVersion
 from tests.pages import offsite_references
 
-from ..monitoring_data import build
+from ...monitoring_data import build
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from annotation.errors import InvalidInput
 from annotation.models import CorpusExport, ModelVersion
 from annotation.services import export_job_create, export_job_run
 
-from ..monitoring_data import build
+from ...monitoring_data import build
 
 pytestmark = pytest.mark.django_db
 

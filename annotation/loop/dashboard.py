@@ -1,6 +1,6 @@
 """Reads for the project dashboard (selectors): model versions' figures, calibration, suggestion outcomes,
-annotator progress and agreement, alerts. The arithmetic lives in :mod:`annotation.agreement` and
-:mod:`annotation.monitoring` (plain data, no Django); this module only gathers the rows."""
+annotator progress and agreement, alerts. The arithmetic lives in :mod:`annotation.loop.agreement` and
+:mod:`annotation.loop.monitoring` (plain data, no Django); this module only gathers the rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q
 
-from annotation import agreement, monitoring, selectors
+from annotation import selectors
+from annotation.loop import agreement, monitoring
 from annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -111,7 +112,7 @@ def suggestion_rates(*, project: Project) -> list[dict[str, Any]]:
     Where an annotator decided on a sentence's suggestions on the annotation page, those recorded decisions
     count (one per user and suggested mention: accepted or rejected). Sentences without recorded decisions
     (annotated before the page recorded them, or imported) fall back to the rule in
-    :mod:`annotation.monitoring` (human versions saved after the suggestion was made)."""
+    :mod:`annotation.loop.monitoring` (human versions saved after the suggestion was made)."""
     counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     decided: set[tuple[int, int]] = set()
     for row in selectors.suggestion_decision_rows(project=project, kind="mention"):

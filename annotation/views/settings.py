@@ -18,7 +18,7 @@ from annotation.guideline import guideline_html
 from annotation.models import EntityType, Membership, Mention, Relation, RelationType, Role
 from annotation.rendering import text_colour_for
 from annotation.services import project_settings as settings_services
-from annotation.views import CONFIGURE, _project_for, _template_ctx
+from annotation.views.common import CONFIGURE, project_for, template_ctx
 
 
 def _architectures() -> list[str]:
@@ -30,7 +30,7 @@ def _architectures() -> list[str]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     initial = {f: getattr(project, f) for f in settings_services.SETTINGS_FIELDS}
     archs = _architectures()
     if project.architecture not in archs:
@@ -45,7 +45,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
         else:
             messages.success(request, "Settings saved." if changed else "Nothing changed.")
             return redirect("project-settings", project_id=project.pk)
-    return render(request, "annotation/settings_project.html", _template_ctx(project, role, form=form, here="settings",
+    return render(request, "annotation/settings_project.html", template_ctx(project, role, form=form, here="settings",
                                                                              tab="project"))
 
 
@@ -56,7 +56,7 @@ def _ids(values: list[str]) -> list[int]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def schema_settings(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     if request.method == "POST":
         action, p = request.POST.get("action", ""), request.POST
         try:
@@ -109,14 +109,14 @@ def schema_settings(request: HttpRequest, project_id: int) -> HttpResponse:
          "heads": {e.pk for e in rt.allowed_heads.all()}, "tails": {e.pk for e in rt.allowed_tails.all()}}
         for rt in RelationType.objects.filter(project=project).prefetch_related("allowed_heads", "allowed_tails")
     ]
-    return render(request, "annotation/settings_schema.html", _template_ctx(
+    return render(request, "annotation/settings_schema.html", template_ctx(
         project, role, entity_types=entity_types, relation_types=relation_types, here="settings", tab="schema"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     form = GuidelineForm(request.POST or None, initial={"guideline": project.guideline})
     preview: Any = None
     if request.method == "POST" and form.is_valid():
@@ -129,22 +129,22 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.success(request, f"Guideline saved (version {project.guideline_version})."
                              if project.guideline_version != before else "The guideline has not changed.")
             return redirect("guideline-edit", project_id=project.pk)
-    return render(request, "annotation/settings_guideline.html", _template_ctx(
+    return render(request, "annotation/settings_guideline.html", template_ctx(
         project, role, form=form, preview=preview if preview is not None else guideline_html(project.guideline),
         previewing=preview is not None, here="settings", tab="guideline"))
 
 
 @login_required
 def guideline_show(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id)
-    return render(request, "annotation/guideline.html", _template_ctx(
+    project, role = project_for(request, project_id)
+    return render(request, "annotation/guideline.html", template_ctx(
         project, role, html=guideline_html(project.guideline), here="guideline"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def members_settings(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     if request.method == "POST":
         action, p = request.POST.get("action", ""), request.POST
         try:
@@ -170,7 +170,7 @@ def members_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             return redirect("members-settings", project_id=project.pk)
         return redirect("project-detail", project_id=project.pk)  # the admin gave up their own admin role
     members = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
-    return render(request, "annotation/settings_members.html", _template_ctx(
+    return render(request, "annotation/settings_members.html", template_ctx(
         project, role, members=members, roles=Role.choices, here="settings", tab="members"))
 
 
@@ -179,9 +179,9 @@ def members_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 def training_start(request: HttpRequest, project_id: int) -> HttpResponse:
     """The overview's "Train now": queue a training (or point at the one already running)."""
     from annotation.models import RUNNING_MODEL_STATUSES, ModelVersion
-    from annotation.services import models as model_services
+    from annotation.services import model_versions as model_services
 
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     already = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
     version = model_services.training_request(project=project, user=request.user,
                                               reason=f"requested by {request.user.get_username()} on the overview")

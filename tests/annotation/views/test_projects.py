@@ -26,7 +26,7 @@ from annotation.models import (
 from annotation.rendering import Span, assign_lanes, render_text, segment, text_colour_for
 from annotation.services import annotation_save, membership_set, project_create
 
-from ..factories import UserFactory
+from ...factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Server-rendered pages for data managers: projects, documents, import and export.
+"""Pages for data managers: the project list and overview, documents, and imports.
 
 Views stay thin: they resolve the project and the user's role (non-members get 404), read through
 ``annotation.selectors``, write through ``annotation.services`` and turn domain errors into messages.
@@ -10,23 +10,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from annotation import dashboard, selectors, services
+from annotation import selectors, services
 from annotation.errors import DomainError
-from annotation.forms import ExportForm, ImportForm, ProjectCreateForm, WebhookForm
+from annotation.forms import ImportForm, ProjectCreateForm
+from annotation.loop import dashboard
 from annotation.models import (
     RUNNING_MODEL_STATUSES,
     Annotation,
     AnnotationStatus,
-    CorpusExport,
     Document,
     EntityType,
     ImportJob,
@@ -41,39 +40,13 @@ from annotation.models import (
     Split,
 )
 from annotation.rendering import Span, mention_text, render_text, text_colour_for
-
-CONFIGURE = frozenset({Role.ADMIN})
-EXPORT = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
-# The dashboard names annotators and their agreement: for those who lead the work, not for annotators.
-MONITOR = frozenset({Role.ADMIN, Role.CURATOR, Role.VIEWER})
-CURATE = frozenset({Role.ADMIN, Role.CURATOR})
-DOCUMENTS_PER_PAGE = 50
-
-
-def _project_for(request: HttpRequest, project_id: int, allowed: frozenset[Any] | None = None) -> tuple[Project, str]:
-    """The project and the user's role in it: 404 for non-members (as if it did not exist), 403 for a
-    member whose role may not do this."""
-    project = Project.objects.filter(pk=project_id).first()
-    role = selectors.role_of(user=request.user, project=project) if project is not None else None
-    if project is None or role is None:
-        raise Http404("No such project.")
-    if allowed is not None and role not in allowed:
-        raise PermissionDenied(f"Your role ({role}) may not do this in {project.name}.")
-    return project, role
-
-
-def _count(grouped: Any) -> Coalesce:
-    """A correlated ``COUNT(*)`` of ``grouped`` (filtered on ``OuterRef`` and reduced with ``.values()``
-    to the outer key) as an annotation; 0 where there are none."""
-    rows = grouped.order_by().annotate(_n=Count("pk")).values("_n")[:1]
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-
-def _template_ctx(project: Project | None = None, role: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"project": project, "role": role, "can_configure": role in CONFIGURE, "can_export": role in EXPORT,
-            "can_monitor": role in MONITOR, "can_review": role in CURATE,
-            **extra}
-
+from annotation.views.common import (
+    CONFIGURE,
+    DOCUMENTS_PER_PAGE,
+    _count,
+    project_for,
+    template_ctx,
+)
 
 # --- projects -----------------------------------------------------------------------------------------------
 
@@ -104,7 +77,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     for p in projects:
         role = roles.get(p.pk) or (Role.ADMIN if request.user.is_superuser else None)
         rows.append({"project": p, "role": role, "role_label": Role(role).label if role else ""})
-    return render(request, "annotation/project_list.html", _template_ctx(rows=rows, form=form))
+    return render(request, "annotation/project_list.html", template_ctx(rows=rows, form=form))
 
 
 def _sentence_states(project: Project) -> list[dict[str, Any]]:
@@ -131,7 +104,7 @@ def _sentence_states(project: Project) -> list[dict[str, Any]]:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id)
+    project, role = project_for(request, project_id)
     docs = Document.objects.filter(project=project).annotate(
         n_sentences=Count("sentences", distinct=True),
         n_gold=Count("sentences__annotations", filter=Q(sentences__annotations__annotator__isnull=True)),
@@ -155,7 +128,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     jobs = ImportJob.objects.filter(project=project)[:5] if role in CONFIGURE else []
     active = ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).first()
     training = ModelVersion.objects.filter(project=project, status__in=RUNNING_MODEL_STATUSES).first()
-    return render(request, "annotation/project_detail.html", _template_ctx(
+    return render(request, "annotation/project_detail.html", template_ctx(
         project, role, active=active, training=training,
         active_f1={"entities": dashboard._micro(active.metrics, "entities"),
                    "relations": dashboard._micro(active.metrics, "relations")} if active else None,
@@ -197,7 +170,7 @@ def _annotation_view(state: dict[str, Any], text: str, colours: dict[str, str]) 
 
 @login_required
 def document_detail(request: HttpRequest, project_id: int, document_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id)
+    project, role = project_for(request, project_id)
     document = get_object_or_404(Document, project=project, pk=document_id)
     layer = request.GET.get("layer", "")
     colours = dict(EntityType.objects.filter(project=project).values_list("name", "colour"))
@@ -228,7 +201,7 @@ def document_detail(request: HttpRequest, project_id: int, document_id: int) -> 
     if layer and layer != "gold" and layer not in annotators:
         messages.info(request, f"No annotations by {layer} that you may see in this document.")
     legend = [{"name": name, "colour": colour, "fg": text_colour_for(colour)} for name, colour in colours.items()]
-    return render(request, "annotation/document_detail.html", _template_ctx(
+    return render(request, "annotation/document_detail.html", template_ctx(
         project, role, document=document, rows=rows, layer=layer, annotators=sorted(annotators), me=me,
         legend=legend,
     ))
@@ -240,7 +213,7 @@ def document_detail(request: HttpRequest, project_id: int, document_id: int) -> 
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -250,110 +223,16 @@ def import_create(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             return redirect("import-detail", project_id=project.pk, job_id=job.pk)
-    return render(request, "annotation/import_form.html", _template_ctx(project, role, form=form))
+    return render(request, "annotation/import_form.html", template_ctx(project, role, form=form))
 
 
 @login_required
 def import_detail(request: HttpRequest, project_id: int, job_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CONFIGURE)
+    project, role = project_for(request, project_id, CONFIGURE)
     job = get_object_or_404(ImportJob, project=project, pk=job_id)
-    return render(request, "annotation/import_detail.html", _template_ctx(
+    return render(request, "annotation/import_detail.html", template_ctx(
         project, role, job=job, running=job.status in (JobStatus.PENDING, JobStatus.RUNNING),
         summary=sorted((k.replace("_", " "), v) for k, v in (job.summary or {}).items()),
     ))
 
 
-# --- export -------------------------------------------------------------------------------------------------
-
-
-def _export_versions(project: Project) -> list[tuple[int, str]]:
-    return list(ModelVersion.objects.filter(project=project, predictions__isnull=False).distinct()
-                .order_by("-number").values_list("number", "status"))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def export(request: HttpRequest, project_id: int) -> HttpResponse:
-    """The export form and the project's recorded exports. Submitting queues the export on a worker (a
-    large corpus would outlast the request); the list shows each one's manifest and download link."""
-    project, role = _project_for(request, project_id, EXPORT)
-    form = ExportForm(request.POST if request.method == "POST" else (request.GET if "format" in request.GET else None),
-                      versions=_export_versions(project))
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = services.export_job_create(project=project, user=request.user, fmt=form.cleaned_data["format"],
-                                             options=form.options())
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Export {job.pk} queued; it appears below with a download link when ready.")
-            return redirect("export", project_id=project.pk)
-    exports = dashboard.exports_of(project=project)
-    return render(request, "annotation/export_form.html", _template_ctx(
-        project, role, form=form, exports=exports,
-        running=any(e.status in (JobStatus.PENDING, JobStatus.RUNNING) for e in exports),
-        api_url=reverse("api-export", kwargs={"project_id": project.pk}),
-    ))
-
-
-@login_required
-def export_download(request: HttpRequest, project_id: int, export_id: int) -> HttpResponse:
-    project, _ = _project_for(request, project_id, EXPORT)
-    job = get_object_or_404(CorpusExport, project=project, pk=export_id)
-    if job.status != JobStatus.SUCCEEDED or not job.file:
-        raise Http404("This export has no file (yet).")
-    name = services.export_filename(project=project, fmt=job.format, split=(job.options or {}).get("split"))
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
-
-
-# --- dashboard ----------------------------------------------------------------------------------------------
-
-
-@login_required
-def project_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Model quality over versions, calibration, suggestion outcomes, annotator progress and agreement."""
-    project, role = _project_for(request, project_id, MONITOR)
-    history = dashboard.version_history(project=project)
-    active = ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).first()
-    chosen_number = request.GET.get("version", "")
-    chosen = None
-    if chosen_number.isdigit():
-        chosen = ModelVersion.objects.filter(project=project, number=int(chosen_number)).first()
-    if chosen is None:
-        chosen = active or ModelVersion.objects.filter(project=project).exclude(metrics={}).order_by("-number").first()
-    per_type = dashboard.version_per_type(version=chosen)
-    calibration = dashboard.calibration_of(version=active)
-    suggestions = dashboard.suggestion_rates(project=project)
-    progress = dashboard.annotator_progress(project=project)
-    agreement = dashboard.agreement_summary(project=project)
-    charts = {
-        "history": [{k: r[k] for k in ("number", "status", "entity_f1", "relation_f1", "trained_on")}
-                    | {"date": r["created_at"].strftime("%Y-%m-%d")} for r in history],
-        "per_type": per_type, "calibration": calibration,
-        "suggestions": [r for r in suggestions if r["type"] != "(all types)"],
-        "throughput": progress["annotators"],
-    }
-    return render(request, "annotation/dashboard.html", _template_ctx(
-        project, role, history=list(reversed(history)), active=active, chosen=chosen, per_type=per_type,
-        calibration=calibration, suggestions=suggestions, progress=progress, agreement=agreement,
-        alerts=dashboard.recent_alerts(project=project), charts=charts,
-        versions_with_metrics=[r["number"] for r in reversed(history) if r["entity_f1"] is not None],
-        webhook_form=WebhookForm(initial={"alert_webhook_url": project.alert_webhook_url}),
-    ))
-
-
-@login_required
-@require_http_methods(["POST"])
-def dashboard_webhook(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, _ = _project_for(request, project_id, CONFIGURE)
-    form = WebhookForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    else:
-        try:
-            services.project_webhook_set(project=project, url=form.cleaned_data["alert_webhook_url"] or "")
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Alert webhook saved." if project.alert_webhook_url else "Alert webhook removed.")
-    return redirect("project-dashboard", project_id=project.pk)

@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotation import dashboard, selectors
+from annotation import selectors
 from annotation.errors import InvalidInput
+from annotation.loop import dashboard
 from annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -22,7 +23,7 @@ from annotation.models import (
 from annotation.services import annotation_save, suggestion_decide
 from tests.pages import offsite_references
 
-from ..editor_data import ADULTS, BMI, CANCER, HBA1C, HBA1C_SUGGESTIONS, build
+from ...editor_data import ADULTS, BMI, CANCER, HBA1C, HBA1C_SUGGESTIONS, build
 
 pytestmark = pytest.mark.django_db
 

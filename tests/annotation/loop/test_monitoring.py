@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from annotation.monitoring import outcome_rates, suggestion_outcome, throughput
+from annotation.loop.monitoring import outcome_rates, suggestion_outcome, throughput
 
 HUMAN = [("Condition", [[0, 8]]), ("Value", [[20, 25]])]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotation.agreement import (
+from annotation.loop.agreement import (
     Layer,
     SentenceLayers,
     agreement_report,

@@ -26,7 +26,7 @@ from annotation.errors import DomainError, VersionConflict
 from annotation.models import Annotation, EntityType, RelationType, Sentence
 from annotation.rendering import Span, render_text, text_colour_for
 from annotation.services import review as review_services
-from annotation.views import CURATE, _project_for, _template_ctx
+from annotation.views.common import CURATE, project_for, template_ctx
 
 REVIEW_PER_PAGE = 50
 STATES = [("pending", "Without gold"), ("gold", "With gold"), ("all", "All")]
@@ -43,7 +43,7 @@ def _order_key(project: Any) -> str:
 
 @login_required
 def review_list(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CURATE)
+    project, role = project_for(request, project_id, CURATE)
     state = request.GET.get("state", "pending")
     state = state if state in dict(STATES) else "pending"
     disputed_only = request.GET.get("disputed") == "1"
@@ -61,7 +61,7 @@ def review_list(request: HttpRequest, project_id: int) -> HttpResponse:
     filters = request.GET.copy()
     filters.pop("page", None)
     everyone = selectors.review_annotators(project=project)
-    return render(request, "annotation/review_list.html", _template_ctx(
+    return render(request, "annotation/review_list.html", template_ctx(
         project, role, page=page, state=state, states=STATES, disputed_only=disputed_only, annotator=annotator,
         annotators=everyone, q=q, min_versions=min_versions, filter_query=filters.urlencode(),
         n_disputed=sum(1 for r in rows if r["disputed"]),
@@ -177,7 +177,7 @@ def _page_context(request: HttpRequest, project: Any, role: str, sentence: Sente
     neighbours = list(Sentence.objects.filter(document=doc, position__in=[sentence.position - 1,
                                                                           sentence.position + 1])
                       .order_by("position").values("position", "text"))
-    return _template_ctx(
+    return template_ctx(
         project, role, sentence=sentence, document=doc, comparison=comparison, versions=versions,
         mention_rows=mention_rows, relation_rows=relation_rows, entity_types=[chip(et.name) for et in entity_types],
         draft=draft, gold_html=render_text(text, gold_spans), gold_mentions=gold_mentions,
@@ -217,7 +217,7 @@ def _next_for_review(request: HttpRequest, project: Any, after: Sentence) -> int
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id, CURATE)
+    project, role = project_for(request, project_id, CURATE)
     sentence = get_object_or_404(Sentence.objects.select_related("document", "project"), project=project,
                                  pk=sentence_id)
     key = _draft_key(sentence)

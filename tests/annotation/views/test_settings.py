@@ -17,7 +17,7 @@ from annotation.models import (
     SentencePrediction,
 )
 
-from ..review_data import build
+from ...review_data import build
 
 pytestmark = pytest.mark.django_db
 

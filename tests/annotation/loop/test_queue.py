@@ -1,11 +1,11 @@
-"""annotation.queue: every strategy orders a fixed set of fake predictions deterministically."""
+"""annotation.loop.queue: every strategy orders a fixed set of fake predictions deterministically."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from annotation.queue import STRATEGIES, Candidate, k_center_greedy, queue_scores, rank
+from annotation.loop.queue import STRATEGIES, Candidate, k_center_greedy, queue_scores, rank
 
 
 def _c(key, e_ent=0.0, r_ent=0.0, lc=0.0, margin=1.0, lc_norm=0.0, n_words=1, bald=None, emb=None):

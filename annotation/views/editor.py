@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation import queue, selectors, services
+from annotation import selectors, services
+from annotation.loop import queue
 from annotation.models import (
     Annotation,
     EntityType,
@@ -31,7 +32,7 @@ from annotation.models import (
     SentencePrediction,
 )
 from annotation.rendering import text_colour_for
-from annotation.views import _project_for, _template_ctx
+from annotation.views.common import project_for, template_ctx
 
 ANNOTATE = frozenset({Role.ADMIN, Role.CURATOR, Role.ANNOTATOR})
 CONTEXT_SENTENCES = 2  # neighbours shown on each side
@@ -50,14 +51,14 @@ def _skipped(request: HttpRequest, project: Project) -> list[int]:
 def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
     """The next sentence of the user's queue (the project's strategy, ``services.next_sentence_for``, as
     ``QueueNextApi`` serves it), minus the sentences skipped in this session. POST forgets the skips."""
-    project, role = _project_for(request, project_id, ANNOTATE)
+    project, role = project_for(request, project_id, ANNOTATE)
     if request.method == "POST":
         request.session.pop(_skipped_key(project), None)
         return redirect("annotate-next", project_id=project.pk)
     skipped = _skipped(request, project)
     sentence = services.next_sentence_for(project=project, user=request.user, exclude=skipped)
     if sentence is None:
-        return render(request, "annotation/annotate_empty.html", _template_ctx(
+        return render(request, "annotation/annotate_empty.html", template_ctx(
             project, role, n_skipped=len(skipped),
             n_held=selectors.queue_held_by_others(project=project, user=request.user),
             reserve_minutes=settings.TRIALMARK_QUEUE_RESERVE_MINUTES))
@@ -69,7 +70,7 @@ def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def annotate_skip(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
     """Put the sentence aside for this session and go on with the queue (nothing is saved)."""
-    project, _ = _project_for(request, project_id, ANNOTATE)
+    project, _ = project_for(request, project_id, ANNOTATE)
     sentence = get_object_or_404(Sentence, project=project, pk=sentence_id)
     skipped = _skipped(request, project)
     if sentence.pk not in skipped:
@@ -115,7 +116,7 @@ def _queue_info(project: Project, sentence: Sentence, via: str, prediction: Sent
 
 @login_required
 def annotate_sentence(request: HttpRequest, project_id: int, sentence_id: int) -> HttpResponse:
-    project, role = _project_for(request, project_id)
+    project, role = project_for(request, project_id)
     sentence = get_object_or_404(Sentence.objects.select_related("document"), project=project, pk=sentence_id)
     read_only = role not in ANNOTATE
     document = sentence.document
@@ -169,7 +170,7 @@ def annotate_sentence(request: HttpRequest, project_id: int, sentence_id: int) -
         },
     }
     n_sentences = Sentence.objects.filter(document=document).count()
-    return render(request, "annotation/annotate.html", _template_ctx(
+    return render(request, "annotation/annotate.html", template_ctx(
         project, role, sentence=sentence, document=document, payload=payload, read_only=read_only,
         n_sentences=n_sentences, queue_info=payload["queue"], suggestions=suggestions,
     ))

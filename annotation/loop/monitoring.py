@@ -1,7 +1,7 @@
 """Dashboard figures over plain data (no Django): suggestion outcomes and annotator throughput.
 
 **Suggestion outcome**, inferred where the annotation page recorded no decision (``SuggestionDecision``; the
-dashboard counts recorded decisions first, see ``annotation.dashboard.suggestion_rates``):
+dashboard counts recorded decisions first, see ``annotation.loop.dashboard.suggestion_rates``):
 a mention the model suggested for a sentence is compared with each human version of that sentence (gold,
 and every submitted annotation) that was last saved after the suggestion was made:
 
