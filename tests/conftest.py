@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from annotation.models import Role
 from annotation.services import membership_set, project_create
 
 from .factories import UserFactory
+from .mlcore.helpers import make_tiny_encoder
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("TRIALMARK_CORPORA", REPO.parent / "shared" / "corpora"))
@@ -66,3 +68,22 @@ def client_for(members):
         return client
 
     return make
+
+
+@pytest.fixture
+def web(members):
+    """``web("annotator")`` → a Django test client logged in as that member; ``None`` → anonymous."""
+
+    def make(who: str | None) -> Client:
+        client = Client()
+        if who is not None:
+            client.force_login(members[who])
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> str:
+    """A tiny random BERT with the real MiniLM tokenizer: trains in seconds."""
+    return make_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))

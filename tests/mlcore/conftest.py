@@ -6,12 +6,7 @@ import pytest
 
 from mlcore.types import Example, RelationTypeSpec, Schema
 
-from .helpers import make_tiny_encoder, toy_examples_list
-
-
-@pytest.fixture(scope="session")
-def tiny_encoder(tmp_path_factory) -> str:
-    return make_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
+from .helpers import toy_examples_list
 
 
 @pytest.fixture(scope="session")

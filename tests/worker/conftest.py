@@ -34,27 +34,6 @@ def _reset_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-def make_tiny_encoder(path) -> str:
-    """A tiny random BERT (real MiniLM tokenizer), as in tests/mlcore/conftest.py: trains in seconds."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from mlcore.encoder import default_encoder_path
-
-    torch.manual_seed(0)
-    tok = AutoTokenizer.from_pretrained(default_encoder_path(), local_files_only=True)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=128)
-    BertModel(cfg).save_pretrained(str(path))
-    tok.save_pretrained(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope="session")
-def tiny_encoder(tmp_path_factory) -> str:
-    return make_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
-
-
 TRAIN = [
     ("HbA1c above 7 %", [("HbA1c", "Measurement"), ("7 %", "Value")], [(0, 1, "Has_value")]),
     ("Diabetes and hypertension", [("Diabetes", "Condition"), ("hypertension", "Condition")], [(0, 1, "AND")]),

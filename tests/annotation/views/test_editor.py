@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from annotation import selectors
@@ -31,17 +30,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def data(project):
     return build(project)
-
-
-@pytest.fixture
-def web(members):
-    def make(who: str | None) -> Client:
-        client = Client()
-        if who is not None:
-            client.force_login(members[who])
-        return client
-
-    return make
 
 
 def _payload(response) -> dict:

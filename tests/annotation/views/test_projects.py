@@ -38,19 +38,6 @@ TEXT = "Type 2 diabetes and breast or ovarian cancer <b>"
 
 
 @pytest.fixture
-def web(members):
-    """``web("annotator")`` → a Django test client logged in as that member; ``None`` → anonymous."""
-
-    def make(who: str | None) -> Client:
-        client = Client()
-        if who is not None:
-            client.force_login(members[who])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def document(project):
     doc = Document.objects.create(project=project, external_id="NCT1_inc", group_key="NCT1", section="inclusion",
                                   text=TEXT + "\nAdults")

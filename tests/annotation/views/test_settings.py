@@ -4,7 +4,6 @@ member, the project overview's model card, and which role sees which navigation 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from annotation.models import (
@@ -20,17 +19,6 @@ from annotation.models import (
 from ...review_data import build
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def web(members):
-    def make(who: str | None) -> Client:
-        client = Client()
-        if who is not None:
-            client.force_login(members[who])
-        return client
-
-    return make
 
 
 def url(name: str, project) -> str:
